@@ -22,6 +22,7 @@ type Store interface {
 	SessionStore
 	MessageStore
 	AuditStore
+	SecretStore
 	// Ping checks that the store answers.
 	Ping(ctx context.Context) error
 	Close() error
