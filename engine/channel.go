@@ -32,7 +32,12 @@ type SentMessage struct {
 
 // Editor is a channel that can edit a message it posted; the engine streams
 // long answers to it by editing one message at most every
-// Capabilities.EditInterval.
+// Capabilities.EditInterval: the first piece arrives as Send with
+// KindDelta (the adapter posts a message and returns its id), later pieces
+// as Edit with KindDelta, and the answer ends with Edit carrying the
+// KindReply (or, on failure, KindNotice) with the full text. An answer
+// longer than the platform limit is split by the adapter: the edited
+// message takes the first part and the rest is sent as new messages.
 type Editor interface {
 	Channel
 	Edit(ctx context.Context, sent SentMessage, msg Outbound) error

@@ -1,0 +1,179 @@
+package runtime
+
+import (
+	"context"
+	"errors"
+	"fmt"
+	"strings"
+
+	"github.com/hearthbot/hearth/engine"
+	"github.com/hearthbot/hearth/engine/agent"
+)
+
+// Cancellation causes of a turn.
+var (
+	errStopped     = errors.New("stopped by the user")
+	errTurnTimeout = errors.New("turn deadline exceeded")
+)
+
+// runTurn runs one message through the agent and records the outcome.
+func (e *Engine) runTurn(a *actor, m engine.StoredInbound) {
+	ctx := e.base
+	log := e.log.With("session", m.SessionID, "message", m.ID)
+	sess, err := e.o.Store.GetSession(ctx, m.SessionID)
+	if err != nil {
+		log.Error("load session failed; message stays pending", "err", err)
+		return
+	}
+	user, err := e.o.Store.GetUser(ctx, m.UserID)
+	if err != nil {
+		log.Error("load user failed; message stays pending", "err", err)
+		return
+	}
+	if !a.loaded {
+		h, err := e.o.Store.History(ctx, sess.ID, sess.SummaryThrough, 0)
+		if err != nil {
+			log.Error("load history failed; message stays pending", "err", err)
+			return
+		}
+		a.history, a.loaded = h, true
+	}
+
+	turnCtx, cancel := context.WithCancelCause(ctx)
+	turnCtx, cancelTimeout := context.WithTimeoutCause(turnCtx, e.o.TurnTimeout, errTurnTimeout)
+	defer cancelTimeout()
+	a.mu.Lock()
+	a.running, a.cancel = true, cancel
+	a.mu.Unlock()
+	defer func() {
+		a.mu.Lock()
+		a.running, a.cancel = false, nil
+		a.mu.Unlock()
+		cancel(nil)
+	}()
+
+	to := m.Inbound.ReplyAddress()
+	st := e.openStream(turnCtx, to, m.ID)
+	res, runErr := e.o.Agent.Run(turnCtx, agent.Turn{
+		User: user, Session: sess, History: a.history,
+		Input: turnInput(m.Inbound), InputSource: inputSource(user, m.Inbound),
+		InboundID: m.ID, From: to, Model: sess.Model,
+		OnDelta: st.delta, OnStatus: st.status,
+	})
+	sent := st.close()
+
+	rec := engine.TurnRecord{InboundID: m.ID, Status: engine.InboxDone, Usage: res.Usage}
+	var out engine.Outbound
+	switch cause := context.Cause(turnCtx); {
+	case runErr == nil:
+		reply := res.Reply
+		if strings.TrimSpace(reply) == "" {
+			reply = "(The model returned an empty answer.)"
+		}
+		if e.o.OutboundGuard != nil {
+			reply, _ = e.o.OutboundGuard.CheckOutbound(ctx, user.ID, reply)
+		}
+		res.Messages[len(res.Messages)-1].Content = reply
+		for _, msg := range res.Messages {
+			rec.History = append(rec.History, engine.HistoryEntry{SessionID: sess.ID, InboundID: m.ID, Message: msg, CreatedAt: e.o.Now()})
+		}
+		out = engine.Outbound{Kind: engine.KindReply, To: to, Text: reply, Final: true, InboundID: m.ID}
+	case errors.Is(cause, errShutdown):
+		log.Info("turn interrupted by shutdown; message stays pending")
+		return
+	case errors.Is(cause, errStopped):
+		out = engine.Outbound{Kind: engine.KindNotice, To: to, Text: "Stopped.", Final: true, InboundID: m.ID}
+	case errors.Is(cause, errTurnTimeout):
+		rec.Status = engine.InboxFailed
+		out = engine.Outbound{Kind: engine.KindNotice, To: to, Error: true, Final: true, InboundID: m.ID,
+			Text: fmt.Sprintf("That took longer than the %s limit for one message, so I stopped. Try a smaller request.", e.o.TurnTimeout)}
+	default:
+		rec.Status = engine.InboxFailed
+		out = engine.Outbound{Kind: engine.KindNotice, To: to, Error: true, Final: true, InboundID: m.ID, Text: userMessage(runErr)}
+		log.Warn("turn failed", "err", runErr)
+	}
+	rec.Outbound = []engine.Outbound{out}
+	ids, err := e.o.Store.CompleteTurn(ctx, rec)
+	if err != nil {
+		log.Error("recording the turn failed; message stays pending", "err", err)
+		return
+	}
+	out.ID = ids[0]
+	if len(rec.History) > 0 {
+		last := int64(0)
+		if n := len(a.history); n > 0 {
+			last = a.history[n-1].Seq
+		}
+		added, err := e.o.Store.History(ctx, sess.ID, last, 0)
+		if err != nil {
+			a.loaded = false // reload on the next turn
+		} else {
+			a.history = append(a.history, added...)
+		}
+	}
+	if c := res.Compaction; c != nil && runErr == nil {
+		sess.Summary, sess.SummaryThrough, sess.UpdatedAt = c.Summary, c.Through, e.o.Now()
+		if err := e.o.Store.UpdateSession(ctx, sess); err != nil {
+			log.Error("saving the history summary failed", "err", err)
+		} else {
+			kept := a.history[:0]
+			for _, h := range a.history {
+				if h.Seq > c.Through {
+					kept = append(kept, h)
+				}
+			}
+			a.history = kept
+		}
+	}
+	e.deliver(ctx, out, sent)
+}
+
+// turnInput renders the message text and its attachments for the model.
+func turnInput(in engine.Inbound) string {
+	if len(in.Attachments) == 0 {
+		return in.Text
+	}
+	var b strings.Builder
+	b.WriteString(in.Text)
+	for _, at := range in.Attachments {
+		fmt.Fprintf(&b, "\n\n[attached %s", at.Kind)
+		if at.Name != "" {
+			fmt.Fprintf(&b, " %q", at.Name)
+		}
+		if at.MIMEType != "" {
+			fmt.Fprintf(&b, ", %s", at.MIMEType)
+		}
+		if at.Size > 0 {
+			fmt.Fprintf(&b, ", %d bytes", at.Size)
+		}
+		if at.Path != "" {
+			fmt.Fprintf(&b, ", saved at %s", at.Path)
+		}
+		b.WriteString("]")
+		if at.Text != "" {
+			b.WriteString("\n")
+			b.WriteString(at.Text)
+		}
+	}
+	return b.String()
+}
+
+// inputSource: the owner's own messages are trusted; everyone else's go
+// through the safety layer.
+func inputSource(u engine.User, in engine.Inbound) engine.ContentSource {
+	return engine.ContentSource{Kind: "user", Name: in.Channel, Trusted: u.Role == engine.RoleOwner}
+}
+
+// userMessage turns a turn failure into text for the user: what happened
+// and what to do, never internals or secrets.
+func userMessage(err error) string {
+	var le *agent.LLMError
+	if errors.As(err, &le) {
+		var um interface{ UserMessage() string }
+		if errors.As(le.Err, &um) {
+			return "I could not get an answer from the model: " + um.UserMessage()
+		}
+		return "I could not get an answer from the model provider. Check `hearth doctor`, then try again."
+	}
+	return "Something went wrong while answering; the error is in the log. Try again."
+}
