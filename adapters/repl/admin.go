@@ -137,4 +137,6 @@ func (UnavailableAdmin) SearchMemory(context.Context, string) ([]MemoryHit, erro
 func (UnavailableAdmin) Routines(context.Context) ([]RoutineInfo, error) { return nil, ErrNotAvailable }
 
 // Heartbeat implements Admin.
-func (UnavailableAdmin) Heartbeat(context.Context, string) (string, error) { return "", ErrNotAvailable }
+func (UnavailableAdmin) Heartbeat(context.Context, string) (string, error) {
+	return "", ErrNotAvailable
+}
