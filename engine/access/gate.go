@@ -44,7 +44,7 @@ var (
 	// existed, expired, or was approved or denied already), or the text is
 	// not shaped like a code at all.
 	ErrUnknownCode = errors.New("unknown or expired pairing code")
-	// ErrInvalidOptions: NewGate was given options it cannot work with.
+	// ErrInvalidOptions: New was given options it cannot work with.
 	ErrInvalidOptions = errors.New("invalid access options")
 	// ErrInvalidInbound: an inbound message without a channel or sender id.
 	ErrInvalidInbound = errors.New("invalid inbound message")
@@ -140,8 +140,8 @@ type Gate struct {
 	pairMu sync.Mutex
 }
 
-// NewGate checks the options and returns a gate.
-func NewGate(opts Options) (*Gate, error) {
+// New checks the options and returns a gate.
+func New(opts Options) (*Gate, error) {
 	if opts.Store == nil {
 		return nil, fmt.Errorf("access: no store: %w", ErrInvalidOptions)
 	}

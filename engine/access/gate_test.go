@@ -18,7 +18,7 @@ func newTestGate(t *testing.T, opts Options) (*Gate, *fakeStore, *clock) {
 		opts.Store = st
 	}
 	opts.Now = clk.Now
-	g, err := NewGate(opts)
+	g, err := New(opts)
 	if err != nil {
 		t.Fatal(err)
 	}
@@ -35,7 +35,7 @@ func group(channel, sender string, mentioned bool) engine.Inbound {
 		Sender: engine.Sender{ID: sender, DisplayName: sender}, Direct: false, Mentioned: mentioned, Text: "hi all"}
 }
 
-func TestNewGateOptions(t *testing.T) {
+func TestNewOptions(t *testing.T) {
 	st := newFakeStore()
 	tests := []struct {
 		name string
@@ -50,13 +50,13 @@ func TestNewGateOptions(t *testing.T) {
 	}
 	for _, tc := range tests {
 		t.Run(tc.name, func(t *testing.T) {
-			_, err := NewGate(tc.opts)
+			_, err := New(tc.opts)
 			if !errors.Is(err, ErrInvalidOptions) || !strings.Contains(err.Error(), tc.want) {
-				t.Fatalf("NewGate err = %v, want ErrInvalidOptions mentioning %q", err, tc.want)
+				t.Fatalf("New err = %v, want ErrInvalidOptions mentioning %q", err, tc.want)
 			}
 		})
 	}
-	g, err := NewGate(Options{Store: st, GroupPolicy: map[string]string{"a": PolicyAll, "b": PolicyOff, "c": ""}})
+	g, err := New(Options{Store: st, GroupPolicy: map[string]string{"a": PolicyAll, "b": PolicyOff, "c": ""}})
 	if err != nil {
 		t.Fatal(err)
 	}

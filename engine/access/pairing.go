@@ -169,18 +169,26 @@ func humanDuration(d time.Duration) string {
 
 // Approve admits the sender of a pending pairing request: it marks the
 // request approved and creates their member user (named after their
-// display name) and identity. Of two concurrent approvals of one code
-// exactly one succeeds; the other, like an unknown, expired, denied or
-// malformed code, fails with ErrUnknownCode.
+// display name) and identity, and returns the user. Of two concurrent
+// approvals of one code exactly one succeeds; the other, like an unknown,
+// expired, denied or malformed code, fails with ErrUnknownCode.
 func (g *Gate) Approve(ctx context.Context, code string) (engine.User, error) {
+	_, u, err := g.ApproveRequest(ctx, code)
+	return u, err
+}
+
+// ApproveRequest is Approve that also returns the approved request (with
+// its channel, platform id and display name), for a caller that tells the
+// sender or the owner who was admitted.
+func (g *Gate) ApproveRequest(ctx context.Context, code string) (engine.PairingRequest, engine.User, error) {
 	c, err := NormalizeCode(code)
 	if err != nil {
-		return engine.User{}, err
+		return engine.PairingRequest{}, engine.User{}, err
 	}
 	now := g.now()
 	req, err := g.findPending(ctx, c, now)
 	if err != nil {
-		return engine.User{}, err
+		return engine.PairingRequest{}, engine.User{}, err
 	}
 	userID := userIDFor(req.Channel, req.PlatformID)
 	id, err := g.store.IdentityFor(ctx, req.Channel, req.PlatformID)
@@ -188,7 +196,7 @@ func (g *Gate) Approve(ctx context.Context, code string) (engine.User, error) {
 	case err == nil:
 		userID = id.UserID // admitted another way meanwhile (allowlist)
 	case !errors.Is(err, engine.ErrNotFound):
-		return engine.User{}, fmt.Errorf("access: approve %s: look up %s/%s: %w", c, req.Channel, req.PlatformID, err)
+		return engine.PairingRequest{}, engine.User{}, fmt.Errorf("access: approve %s: look up %s/%s: %w", c, req.Channel, req.PlatformID, err)
 	}
 
 	// Resolving first makes the store's atomic status change the single
@@ -196,17 +204,20 @@ func (g *Gate) Approve(ctx context.Context, code string) (engine.User, error) {
 	// only the winner creates the user.
 	req, err = g.store.ResolvePairing(ctx, c, engine.PairingApproved, userID, now)
 	if errors.Is(err, engine.ErrNotFound) {
-		return engine.User{}, fmt.Errorf("access: approve %s: %w", c, ErrUnknownCode)
+		return engine.PairingRequest{}, engine.User{}, fmt.Errorf("access: approve %s: %w", c, ErrUnknownCode)
 	}
 	if err != nil {
-		return engine.User{}, fmt.Errorf("access: approve %s: %w", c, err)
+		return engine.PairingRequest{}, engine.User{}, fmt.Errorf("access: approve %s: %w", c, err)
 	}
 	u, err := g.ensureUser(ctx, req.Channel, req.PlatformID, req.DisplayName, engine.RoleMember)
 	if err != nil {
-		return engine.User{}, fmt.Errorf("access: approve %s: create user for %s/%s: %w", c, req.Channel, req.PlatformID, err)
+		g.log.Error("pairing approved but the user could not be created; the sender must ask for a new code",
+			"channel", req.Channel, "platform_id", req.PlatformID, "err", err)
+		return req, engine.User{}, fmt.Errorf("access: approve %s: create user for %s/%s: %w", c, req.Channel, req.PlatformID, err)
 	}
+	req.UserID = u.ID
 	g.log.Info("pairing approved", "channel", req.Channel, "platform_id", req.PlatformID, "user_id", u.ID)
-	return u, nil
+	return req, u, nil
 }
 
 // Deny refuses a pending pairing request and returns it. An unknown,

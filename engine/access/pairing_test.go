@@ -393,3 +393,23 @@ func TestPendingList(t *testing.T) {
 		t.Fatalf("pending request = %+v", ps[1])
 	}
 }
+
+func TestApproveRequest(t *testing.T) {
+	ctx := context.Background()
+	g, _, clk := newTestGate(t, Options{})
+	d := mustPair(t, g, dm("slack", "U42", "Dana"))
+	req, u, err := g.ApproveRequest(ctx, d.Code)
+	if err != nil {
+		t.Fatal(err)
+	}
+	want := engine.PairingRequest{
+		Code: d.Code, Channel: "slack", PlatformID: "U42", DisplayName: "Dana", Status: engine.PairingApproved,
+		CreatedAt: clk.Now(), ExpiresAt: d.ExpiresAt, UserID: u.ID,
+	}
+	if req != want {
+		t.Fatalf("request = %+v, want %+v", req, want)
+	}
+	if _, _, err := g.ApproveRequest(ctx, d.Code); !errors.Is(err, ErrUnknownCode) {
+		t.Fatalf("second ApproveRequest = %v, want ErrUnknownCode", err)
+	}
+}
