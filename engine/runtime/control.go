@@ -109,3 +109,9 @@ func (e *Engine) notice(ctx context.Context, to engine.Address, inboundID int64,
 	e.deliverAsync(out)
 	return nil
 }
+
+// Notify sends a system message to a conversation outside any turn (for
+// example telling a newly paired user that they may start).
+func (e *Engine) Notify(ctx context.Context, to engine.Address, text string) error {
+	return e.notice(ctx, to, 0, text, false)
+}

@@ -100,7 +100,7 @@ type stream struct {
 	mu     sync.Mutex
 	text   string
 	shown  int // bytes of text already shown (Streamer)
-	status []string
+	pending []string // status lines not yet shown
 	sent   engine.SentMessage
 }
 
@@ -151,7 +151,7 @@ func (s *stream) status(line string) {
 		return
 	}
 	s.mu.Lock()
-	s.status = append(s.status, line)
+	s.pending = append(s.pending, line)
 	s.mu.Unlock()
 	s.poke()
 }
@@ -215,8 +215,8 @@ func (s *stream) run() {
 // Editor's text is left for the final reply's edit.
 func (s *stream) flush(final bool, lastEdit *time.Time, interval time.Duration) {
 	s.mu.Lock()
-	statuses := s.status
-	s.status = nil
+	statuses := s.pending
+	s.pending = nil
 	text, shown, sent := s.text, s.shown, s.sent
 	s.mu.Unlock()
 	ctx := s.ctx
