@@ -3,6 +3,7 @@ package config
 import (
 	"errors"
 	"fmt"
+	"io"
 	"io/fs"
 	"os"
 	"path/filepath"
@@ -140,6 +141,7 @@ func Load(opts LoadOptions) (*Config, []Warning, error) {
 			p.Source = l.source(baseKey(p.Key))
 			problems = append(problems, p)
 		}
+		problems = hideSecrets(sch, problems)
 	}
 
 	merged := koanf.New(".")
@@ -153,11 +155,9 @@ func Load(opts LoadOptions) (*Config, []Warning, error) {
 		}
 	}
 	cfg, ps := decode(merged)
-	problems = appendNew(problems, ps)
+	problems = appendNew(problems, hideSecrets(sch, ps))
 	nilEmptyLists(reflect.ValueOf(&cfg).Elem())
-	if err := cfg.resolvePaths(homeDir); err != nil {
-		problems = appendNew(problems, []Problem{{Key: "home", Message: err.Error()}})
-	}
+	cfg.resolvePaths(homeDir)
 	cfg.unknown = warnings
 
 	for _, p := range cfg.check() {
@@ -178,7 +178,7 @@ func flagSet(opts LoadOptions) (*pflag.FlagSet, error) {
 	fset := opts.FlagSet
 	if fset == nil {
 		fset = pflag.NewFlagSet("hearth", pflag.ContinueOnError)
-		fset.SetOutput(discard{})
+		fset.SetOutput(io.Discard) // errors are returned, not printed
 		RegisterFlags(fset)
 	}
 	if !fset.Parsed() && opts.Args != nil {
@@ -188,10 +188,6 @@ func flagSet(opts LoadOptions) (*pflag.FlagSet, error) {
 	}
 	return fset, nil
 }
-
-type discard struct{}
-
-func (discard) Write(p []byte) (int, error) { return len(p), nil }
 
 // configPath returns the config file's path and whether it was named
 // explicitly (--config) rather than found in HEARTH_HOME.
@@ -353,6 +349,17 @@ func sortedKeys(m map[string]any) []string {
 	return keys
 }
 
+// hideSecrets rewrites the type problems of secret keys so that they do
+// not quote the value.
+func hideSecrets(sch schema, problems []Problem) []Problem {
+	for i, p := range problems {
+		if sch.isSecret(p.Key) {
+			problems[i].Message = "must be a string (the value is secret and not shown)"
+		}
+	}
+	return problems
+}
+
 // appendNew adds the problems whose keys are not reported yet.
 func appendNew(problems, more []Problem) []Problem {
 	for _, p := range more {
@@ -386,9 +393,10 @@ func originOf(layers []layer, key string) string {
 }
 
 // resolvePaths expands "~" and fills the paths that default to HEARTH_HOME.
-func (c *Config) resolvePaths(homeDir string) error {
-	if c.Home == "" {
-		return errors.New("must not be empty")
+// An empty home is left for check to report.
+func (c *Config) resolvePaths(homeDir string) {
+	if strings.TrimSpace(c.Home) == "" {
+		return
 	}
 	c.Home = filepath.Clean(expandHome(c.Home, homeDir))
 	if c.Database.Path == "" {
@@ -399,5 +407,4 @@ func (c *Config) resolvePaths(homeDir string) error {
 		c.Channels.REPL.HistoryFile = filepath.Join(c.Home, "repl_history")
 	}
 	c.Channels.REPL.HistoryFile = expandHome(c.Channels.REPL.HistoryFile, homeDir)
-	return nil
 }

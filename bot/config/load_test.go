@@ -308,6 +308,8 @@ func TestWrongTypes(t *testing.T) {
 		{"list of strings", "channels:\n  slack:\n    allowlist: [a, 3]\n", nil, "channels.slack.allowlist", "must be a list of strings, got number 3 at position 2", "config file"},
 		{"fallbacks not a list", "llm:\n  fallbacks: openai\n", nil, "llm.fallbacks", `must be a list of mappings, such as [{"provider":"openai","model":"m"}], got "openai"`, "config file"},
 		{"fallback entry type", "llm:\n  fallbacks:\n    - provider: openai\n      max: x\n      model: [1]\n", nil, "llm.fallbacks[0].model", "must be a string, got a list", "config file"},
+		{"secret not echoed", "channels:\n  telegram:\n    token: 123456789\n", nil, "channels.telegram.token", "must be a string (the value is secret and not shown)", "config file"},
+		{"entry secret not echoed", "llm:\n  fallbacks:\n    - provider: openai\n      api_key: 987654321\n", nil, "llm.fallbacks[0].api_key", "must be a string (the value is secret and not shown)", "config file"},
 		{"fallbacks env not json", "", environ{"HEARTH_LLM__FALLBACKS=openai"}, "llm.fallbacks", `must be a list of mappings, such as [{"provider":"openai","model":"m"}], got "openai"`, "environment variable HEARTH_LLM__FALLBACKS"},
 	}
 	for _, tt := range tests {
@@ -320,6 +322,9 @@ func TestWrongTypes(t *testing.T) {
 			p := ps[0]
 			if p.Key != tt.key || p.Message != tt.msg || !strings.HasPrefix(p.Source, tt.source) {
 				t.Errorf("got %q, want key %q message %q source %q", p.Error(), tt.key, tt.msg, tt.source)
+			}
+			if strings.Contains(err.Error(), "123456789") || strings.Contains(err.Error(), "987654321") {
+				t.Errorf("a secret value appears in %q", err.Error())
 			}
 			if !strings.HasPrefix(err.Error(), "invalid configuration: "+tt.key+": ") {
 				t.Errorf("error text %q", err.Error())
@@ -348,6 +353,33 @@ func TestAllProblemsCollected(t *testing.T) {
 			if p.Message != "must be between 1 and 100, got 0" || !strings.HasPrefix(p.Source, "config file ") {
 				t.Errorf("max_iterations problem: %v", p)
 			}
+		}
+	}
+}
+
+func TestEmptyHome(t *testing.T) {
+	_, _, err := Load(LoadOptions{HomeDir: t.TempDir(), Environ: environ{"HEARTH_HOME="}})
+	ps := problemsOf(t, err)
+	if len(ps) != 1 || ps[0].Error() != "home: must not be empty (environment variable HEARTH_HOME)" {
+		t.Errorf("problems: %v", ps)
+	}
+}
+
+func BenchmarkLoad(b *testing.B) {
+	home := b.TempDir()
+	data, err := os.ReadFile(examplePath)
+	if err != nil {
+		b.Fatal(err)
+	}
+	path := filepath.Join(home, "config.yaml")
+	if err := os.WriteFile(path, data, 0o600); err != nil {
+		b.Fatal(err)
+	}
+	opts := LoadOptions{HomeDir: home, Args: []string{"--config", path, "--llm-model", "m"},
+		Environ: []string{"HEARTH_LLM__BASE_URL=http://127.0.0.1:1/v1", "HEARTH_CHANNELS__TELEGRAM__ALLOWLIST=1,2"}}
+	for b.Loop() {
+		if _, _, err := Load(opts); err != nil {
+			b.Fatal(err)
 		}
 	}
 }

@@ -122,6 +122,25 @@ func toMap(v reflect.Value) map[string]any {
 	return out
 }
 
+// isSecret reports whether key ("llm.api_key", "llm.fallbacks[0].api_key")
+// holds a credential, whose value must never appear in a message.
+func (s schema) isSecret(key string) bool {
+	f, ok := s.byKey[baseKey(key)]
+	if !ok {
+		return false
+	}
+	if f.entry != nil {
+		_, rest, found := strings.Cut(key, "].")
+		for _, ef := range f.entry {
+			if found && ef.key == rest {
+				return ef.secret == "true" || ef.secret == "url"
+			}
+		}
+		return false
+	}
+	return f.secret == "true" || f.secret == "url"
+}
+
 // baseKey strips list positions: "llm.fallbacks[0].model" → "llm.fallbacks".
 func baseKey(key string) string {
 	if i := strings.IndexByte(key, '['); i >= 0 {
