@@ -210,3 +210,10 @@ func TestEndpoints(t *testing.T) {
 		t.Error("Endpoints changed the config")
 	}
 }
+
+func TestDefaultValidates(t *testing.T) {
+	d := Default()
+	if err := d.Validate(true); err != nil {
+		t.Errorf("Default() does not validate: %v", err)
+	}
+}
