@@ -97,11 +97,11 @@ type stream struct {
 	done   chan struct{}
 	exited chan struct{}
 
-	mu     sync.Mutex
-	text   string
-	shown  int // bytes of text already shown (Streamer)
+	mu      sync.Mutex
+	text    string
+	shown   int      // bytes of text already shown (Streamer)
 	pending []string // status lines not yet shown
-	sent   engine.SentMessage
+	sent    engine.SentMessage
 }
 
 // typingEvery repeats the typing indicator while a turn runs (platforms
