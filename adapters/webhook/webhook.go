@@ -1,0 +1,403 @@
+// Package webhook is Hearth's HTTP channel: integrators POST messages to
+// /v1/messages, authenticated by a bearer token or an HMAC-SHA256
+// signature, and get the answer in the response (synchronous mode) or
+// POSTed to a callback URL they named (asynchronous mode). It also serves
+// /healthz and /readyz.
+package webhook
+
+import (
+	"context"
+	"errors"
+	"fmt"
+	"log/slog"
+	"net"
+	"net/http"
+	"strings"
+	"sync"
+	"sync/atomic"
+	"time"
+
+	"github.com/hearthbot/hearth/engine"
+)
+
+// Defaults of Options.
+const (
+	DefaultName             = "webhook"
+	DefaultListen           = "127.0.0.1:8787"
+	DefaultMaxBodyBytes     = 1 << 20
+	DefaultReplyTimeout     = 30 * time.Second
+	DefaultMaxSkew          = 5 * time.Minute
+	DefaultCallbackAttempts = 5
+	DefaultCallbackBackoff  = time.Second
+	DefaultCallbackTimeout  = 10 * time.Second
+	DefaultShutdownTimeout  = 5 * time.Second
+	// MinCredentialLen is the shortest token or secret accepted.
+	MinCredentialLen = 16
+	// maxCallbackBackoff caps the delay between callback attempts.
+	maxCallbackBackoff = 30 * time.Second
+)
+
+// Options configure the webhook channel. At least one of Token and Secret
+// is required.
+type Options struct {
+	// Name is the channel name; "" means "webhook".
+	Name string
+	// Listen is the TCP address; "" means 127.0.0.1:8787. A non-loopback
+	// address is refused without credentials.
+	Listen string
+	// Token authenticates requests sent with "Authorization: Bearer".
+	Token string
+	// Secret authenticates signed requests (X-Hearth-Signature) and signs
+	// callbacks; callbacks need it.
+	Secret string
+	// MaxBodyBytes limits a request body (413 beyond); 0 means 1 MiB.
+	MaxBodyBytes int64
+	// ReplyTimeout is how long a synchronous request waits for its answer
+	// before 202; 0 means 30s.
+	ReplyTimeout time.Duration
+	// MaxSkew is the accepted age of a signed request's timestamp, either
+	// way; 0 means 5 minutes.
+	MaxSkew time.Duration
+	// Replies returns the stored answers to an inbound message (the
+	// store's RepliesTo), so a retried request with the same id gets the
+	// answer that was produced after it timed out. Optional.
+	Replies func(ctx context.Context, inboundID int64) ([]engine.Outbound, error)
+	// LookupInbound returns a stored inbound message (the store's
+	// GetInbound), so callbacks still reach their URL after a restart.
+	// Optional; without it the callback URL is known only in memory.
+	LookupInbound func(ctx context.Context, inboundID int64) (engine.Inbound, error)
+	// Ready reports readiness for /readyz (store reachable, ...). Optional.
+	Ready func(ctx context.Context) error
+	// CallbackHosts lists the hosts callbacks may go to: "host",
+	// "host:port" or "*.domain". Empty refuses every callback unless
+	// AllowLoopbackCallbacks is set.
+	CallbackHosts []string
+	// AllowLoopbackCallbacks also allows callbacks to loopback addresses
+	// (tests, a co-located integrator).
+	AllowLoopbackCallbacks bool
+	// DefaultCallbackURL receives messages that answer no request
+	// (heartbeats, routines). Optional; it must pass the allowlist.
+	DefaultCallbackURL string
+	// CallbackAttempts bounds delivery attempts per message; 0 means 5.
+	CallbackAttempts int
+	// CallbackBackoff is the delay before the second attempt, doubling
+	// after that up to 30s; 0 means 1s.
+	CallbackBackoff time.Duration
+	// CallbackTimeout bounds one attempt; 0 means 10s.
+	CallbackTimeout time.Duration
+	// HTTPClient sends callbacks; nil means a client that follows no
+	// redirects.
+	HTTPClient *http.Client
+	// ShutdownTimeout bounds the graceful drain when Run stops; 0 means 5s.
+	ShutdownTimeout time.Duration
+	// Logger; nil discards.
+	Logger *slog.Logger
+	// Now is the clock (tests); nil means time.Now.
+	Now func() time.Time
+}
+
+// Webhook is the HTTP channel. Create it with New.
+type Webhook struct {
+	opts      Options
+	log       *slog.Logger
+	now       func() time.Time
+	token     []byte
+	secret    []byte
+	client    *http.Client
+	mux       *http.ServeMux
+	waiters   *registry
+	callbacks *callbackMemory
+
+	sink    atomic.Pointer[sinkBox]
+	stop    atomic.Pointer[chan struct{}] // closed when Run begins to stop
+	running atomic.Bool
+	sent    atomic.Int64
+
+	mu sync.Mutex // guards ln
+	ln net.Listener
+
+	healthMu sync.Mutex
+	health   engine.ChannelHealth
+}
+
+type sinkBox struct{ engine.Sink }
+
+// Compile-time checks of the abilities the webhook offers.
+var (
+	_ engine.Channel        = (*Webhook)(nil)
+	_ engine.HealthReporter = (*Webhook)(nil)
+)
+
+// New checks the options and builds the channel; it does not listen yet.
+func New(opts Options) (*Webhook, error) {
+	if opts.Name == "" {
+		opts.Name = DefaultName
+	}
+	if opts.Listen == "" {
+		opts.Listen = DefaultListen
+	}
+	if err := checkOptions(&opts); err != nil {
+		return nil, err
+	}
+	w := &Webhook{
+		opts:      opts,
+		log:       opts.Logger,
+		now:       opts.Now,
+		client:    opts.HTTPClient,
+		mux:       http.NewServeMux(),
+		waiters:   newRegistry(),
+		callbacks: newCallbackMemory(maxRememberedCallbacks),
+	}
+	if opts.Token != "" {
+		w.token = []byte(opts.Token)
+	}
+	if opts.Secret != "" {
+		w.secret = []byte(opts.Secret)
+	}
+	if w.log == nil {
+		w.log = slog.New(slog.DiscardHandler)
+	}
+	if w.now == nil {
+		w.now = time.Now
+	}
+	if w.client == nil {
+		w.client = &http.Client{CheckRedirect: func(*http.Request, []*http.Request) error {
+			return http.ErrUseLastResponse // a redirect could leave the allowlist
+		}}
+	}
+	w.health.State = "stopped"
+	w.mux.HandleFunc("POST /v1/messages", w.handleMessage)
+	w.mux.HandleFunc("GET /healthz", w.handleHealthz)
+	w.mux.HandleFunc("GET /readyz", w.handleReadyz)
+	return w, nil
+}
+
+// checkOptions validates opts and fills in defaults.
+func checkOptions(o *Options) error {
+	host, _, err := net.SplitHostPort(o.Listen)
+	if err != nil {
+		return fmt.Errorf("webhook: listen address %q: %w", o.Listen, err)
+	}
+	if o.Token == "" && o.Secret == "" {
+		if !isLoopbackHost(host) {
+			return fmt.Errorf("webhook: refusing to listen on non-loopback address %q without a token or secret", o.Listen)
+		}
+		return errors.New("webhook: no token or secret configured; set one (at least 16 characters) to authenticate requests")
+	}
+	for _, c := range []struct{ name, v string }{{"token", o.Token}, {"secret", o.Secret}} {
+		if c.v != "" && len(c.v) < MinCredentialLen {
+			return fmt.Errorf("webhook: %s must be at least %d characters, got %d", c.name, MinCredentialLen, len(c.v))
+		}
+	}
+	durations := []struct {
+		name string
+		v    *time.Duration
+		def  time.Duration
+	}{
+		{"reply timeout", &o.ReplyTimeout, DefaultReplyTimeout},
+		{"max skew", &o.MaxSkew, DefaultMaxSkew},
+		{"callback backoff", &o.CallbackBackoff, DefaultCallbackBackoff},
+		{"callback timeout", &o.CallbackTimeout, DefaultCallbackTimeout},
+		{"shutdown timeout", &o.ShutdownTimeout, DefaultShutdownTimeout},
+	}
+	for _, d := range durations {
+		if *d.v < 0 {
+			return fmt.Errorf("webhook: %s must not be negative, got %v", d.name, *d.v)
+		}
+		if *d.v == 0 {
+			*d.v = d.def
+		}
+	}
+	switch {
+	case o.MaxBodyBytes < 0:
+		return fmt.Errorf("webhook: max body bytes must not be negative, got %d", o.MaxBodyBytes)
+	case o.MaxBodyBytes == 0:
+		o.MaxBodyBytes = DefaultMaxBodyBytes
+	}
+	switch {
+	case o.CallbackAttempts < 0:
+		return fmt.Errorf("webhook: callback attempts must not be negative, got %d", o.CallbackAttempts)
+	case o.CallbackAttempts == 0:
+		o.CallbackAttempts = DefaultCallbackAttempts
+	}
+	for _, h := range o.CallbackHosts {
+		if h == "" || strings.ContainsAny(h, "/ @") {
+			return fmt.Errorf("webhook: callback host %q: want host, host:port or *.domain", h)
+		}
+	}
+	if o.DefaultCallbackURL != "" {
+		if o.Secret == "" {
+			return errors.New("webhook: default callback URL needs a secret to sign callbacks")
+		}
+		if _, err := checkCallbackURL(o.DefaultCallbackURL, o.CallbackHosts, o.AllowLoopbackCallbacks); err != nil {
+			return fmt.Errorf("webhook: default callback URL: %w", err)
+		}
+	}
+	return nil
+}
+
+// isLoopbackHost reports whether host (no port) names only this machine.
+// The empty host (":8787") means every interface and is not loopback.
+func isLoopbackHost(host string) bool {
+	if strings.EqualFold(host, "localhost") {
+		return true
+	}
+	ip := net.ParseIP(strings.Trim(host, "[]"))
+	return ip != nil && ip.IsLoopback()
+}
+
+// Name implements engine.Channel.
+func (w *Webhook) Name() string { return w.opts.Name }
+
+// Capabilities implements engine.Channel: the model's Markdown goes out as
+// is; the client may name a thread.
+func (w *Webhook) Capabilities() engine.Capabilities {
+	return engine.Capabilities{Format: "markdown", Threads: true}
+}
+
+// Health implements engine.HealthReporter.
+func (w *Webhook) Health() engine.ChannelHealth {
+	w.healthMu.Lock()
+	defer w.healthMu.Unlock()
+	return w.health
+}
+
+func (w *Webhook) setHealth(f func(h *engine.ChannelHealth)) {
+	w.healthMu.Lock()
+	defer w.healthMu.Unlock()
+	f(&w.health)
+}
+
+// Handler returns the channel's routes (POST /v1/messages, GET /healthz,
+// GET /readyz) as served by Run; Handle adds more.
+func (w *Webhook) Handler() http.Handler { return w.mux }
+
+// Handle adds a route to the server Run serves (the OpenAI-compatible API
+// of a later issue). Wrap it in Authenticated unless it is public.
+func (w *Webhook) Handle(pattern string, h http.Handler) { w.mux.Handle(pattern, h) }
+
+// Listen binds the configured address if it is not bound yet, so a caller
+// can learn the address (Addr) or fail early before Run.
+func (w *Webhook) Listen() error {
+	w.mu.Lock()
+	defer w.mu.Unlock()
+	if w.ln != nil {
+		return nil
+	}
+	ln, err := net.Listen("tcp", w.opts.Listen)
+	if err != nil {
+		return fmt.Errorf("webhook: listen on %s: %w", w.opts.Listen, err)
+	}
+	w.ln = ln
+	return nil
+}
+
+// Addr is the bound address ("" before Listen), e.g. for port 0 in tests.
+func (w *Webhook) Addr() string {
+	w.mu.Lock()
+	defer w.mu.Unlock()
+	if w.ln == nil {
+		return ""
+	}
+	return w.ln.Addr().String()
+}
+
+// Run implements engine.Channel: it listens (unless Listen did) and serves
+// until ctx is cancelled, then stops accepting, answers waiting requests
+// with 202 (their messages are stored and will be answered) and drains
+// in-flight requests for at most ShutdownTimeout.
+func (w *Webhook) Run(ctx context.Context, sink engine.Sink) error {
+	if sink == nil {
+		return errors.New("webhook: Run needs a sink")
+	}
+	if !w.running.CompareAndSwap(false, true) {
+		return errors.New("webhook: already running")
+	}
+	defer w.running.Store(false)
+	if err := w.Listen(); err != nil {
+		w.setHealth(func(h *engine.ChannelHealth) { h.State = "failed"; h.LastError = err.Error() })
+		return err
+	}
+	w.mu.Lock()
+	ln := w.ln
+	w.mu.Unlock()
+
+	stop := make(chan struct{})
+	w.stop.Store(&stop)
+	w.sink.Store(&sinkBox{sink})
+	defer w.sink.Store(nil)
+	srv := &http.Server{
+		Handler:           w.mux,
+		ReadHeaderTimeout: 10 * time.Second,
+		ReadTimeout:       30 * time.Second,
+		IdleTimeout:       2 * time.Minute,
+		MaxHeaderBytes:    64 << 10,
+		ErrorLog:          slog.NewLogLogger(w.log.Handler(), slog.LevelWarn),
+	}
+	served := make(chan error, 1)
+	go func() { served <- srv.Serve(ln) }()
+	w.setHealth(func(h *engine.ChannelHealth) { h.State = "connected"; h.LastError = "" })
+	w.log.Info("webhook: listening", "addr", ln.Addr().String())
+
+	var runErr error
+	select {
+	case <-ctx.Done():
+	case err := <-served:
+		runErr = fmt.Errorf("webhook: serve: %w", err)
+	}
+	close(stop)
+	if runErr == nil {
+		sctx, cancel := context.WithTimeout(context.WithoutCancel(ctx), w.opts.ShutdownTimeout)
+		if err := srv.Shutdown(sctx); err != nil {
+			w.log.Warn("webhook: graceful shutdown incomplete", "err", err)
+			srv.Close()
+		}
+		cancel()
+		<-served
+	}
+	w.mu.Lock()
+	w.ln = nil
+	w.mu.Unlock()
+	w.setHealth(func(h *engine.ChannelHealth) {
+		if runErr != nil {
+			h.State, h.LastError = "failed", runErr.Error()
+		} else {
+			h.State = "stopped"
+		}
+	})
+	return runErr
+}
+
+// stopping is closed once Run begins to stop (nil before Run).
+func (w *Webhook) stopping() <-chan struct{} {
+	if p := w.stop.Load(); p != nil {
+		return *p
+	}
+	return nil
+}
+
+func (w *Webhook) handleHealthz(rw http.ResponseWriter, _ *http.Request) {
+	writeJSON(rw, http.StatusOK, map[string]string{"status": "ok"})
+}
+
+func (w *Webhook) handleReadyz(rw http.ResponseWriter, r *http.Request) {
+	if w.sink.Load() == nil {
+		writeJSON(rw, http.StatusServiceUnavailable, map[string]string{"status": "not ready", "reason": "channel not running"})
+		return
+	}
+	select {
+	case <-w.stopping():
+		writeJSON(rw, http.StatusServiceUnavailable, map[string]string{"status": "not ready", "reason": "shutting down"})
+		return
+	default:
+	}
+	if w.opts.Ready != nil {
+		ctx, cancel := context.WithTimeout(r.Context(), 5*time.Second)
+		defer cancel()
+		if err := w.opts.Ready(ctx); err != nil {
+			writeJSON(rw, http.StatusServiceUnavailable, map[string]string{"status": "not ready", "reason": err.Error()})
+			return
+		}
+	}
+	writeJSON(rw, http.StatusOK, map[string]string{"status": "ready"})
+}
