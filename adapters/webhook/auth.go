@@ -21,7 +21,7 @@ const (
 	HeaderTimestamp = "X-Hearth-Timestamp"
 	// HeaderDelivery carries a callback's idempotency key (stable across
 	// retries of one message).
-	HeaderDelivery = "X-Hearth-Delivery"
+	HeaderDelivery  = "X-Hearth-Delivery"
 	signaturePrefix = "sha256="
 )
 
