@@ -19,6 +19,7 @@ func interactiveREPL(t *testing.T, hist string, sink *fakeSink, mk func(r *REPL)
 	pr, pw := io.Pipe()
 	out := &syncBuffer{}
 	r := newTestREPL(t, Options{In: pr, Out: out, Interactive: true, HistoryFile: hist})
+	sink.r = r
 	if mk != nil {
 		mk(r)
 	}

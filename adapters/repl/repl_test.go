@@ -38,8 +38,10 @@ type fakeSink struct {
 	mu       sync.Mutex
 	got      []engine.Inbound
 	accepted chan engine.Inbound
-	// status decides the receipt (nil: Queued, "/stop": Handled).
+	// status decides the receipt (nil: Queued, "/stop" and "/new":
+	// Handled, answered with a notice through r).
 	status func(engine.Inbound) engine.ReceiptStatus
+	r      *REPL
 	// answer runs in its own goroutine for every queued message.
 	answer func(engine.Inbound)
 	err    error
@@ -60,11 +62,15 @@ func (s *fakeSink) Accept(_ context.Context, in engine.Inbound) (engine.Receipt,
 	st := engine.Queued
 	if s.status != nil {
 		st = s.status(in)
-	} else if in.Text == "/stop" {
+	} else if in.Text == "/stop" || in.Text == "/new" {
 		st = engine.Handled
 	}
 	if st == engine.Queued && s.answer != nil {
 		go s.answer(in)
+	}
+	if st == engine.Handled && s.r != nil {
+		// As the engine does: a control command is answered by a notice.
+		go s.r.Send(context.Background(), engine.Outbound{Kind: engine.KindNotice, To: in.ReplyAddress(), Text: "handled " + in.Text, Final: true, InboundID: id})
 	}
 	s.accepted <- in
 	return engine.Receipt{Status: st, ID: id, MessageID: in.MessageID, UserID: "u-owner"}, nil
@@ -109,6 +115,9 @@ func newTestREPL(t *testing.T, opts Options) *REPL {
 // runREPL runs r and fails the test if it does not return in time.
 func runREPL(t *testing.T, r *REPL, sink engine.Sink) {
 	t.Helper()
+	if fs, ok := sink.(*fakeSink); ok {
+		fs.r = r
+	}
 	ctx, cancel := context.WithTimeout(context.Background(), 10*time.Second)
 	defer cancel()
 	if err := r.Run(ctx, sink); err != nil {
@@ -201,7 +210,11 @@ func TestTrackerSettles(t *testing.T) {
 		{"answer before receipt", engine.Queued, []engine.Outbound{{Kind: engine.KindReply, Final: true}}, nil, true},
 		{"non-final reply", engine.Queued, nil, []engine.Outbound{{Kind: engine.KindReply}}, false},
 		{"error notice", engine.Queued, nil, []engine.Outbound{{Kind: engine.KindNotice, Error: true}}, true},
-		{"handled", engine.Handled, nil, nil, true},
+		{"final notice (stopped)", engine.Queued, nil, []engine.Outbound{{Kind: engine.KindNotice, Final: true}}, true},
+		{"handled waits for its notice", engine.Handled, nil, nil, false},
+		{"handled with notice", engine.Handled, nil, []engine.Outbound{{Kind: engine.KindNotice, Final: true}}, true},
+		{"duplicate", engine.Duplicate, nil, nil, true},
+		{"denied", engine.Denied, nil, nil, true},
 		{"ignored", engine.Ignored, nil, nil, true},
 		{"pairing waits for notice", engine.PairingRequired, nil, nil, false},
 		{"pairing notice first", engine.PairingRequired, []engine.Outbound{{Kind: engine.KindNotice}}, nil, true},

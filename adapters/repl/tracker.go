@@ -25,7 +25,7 @@ type tracker struct {
 type trackEntry struct {
 	status    engine.ReceiptStatus // "" until Accept returned
 	inboundID int64
-	final     bool // a final reply (or an error) arrived
+	final     bool // a final reply or notice (or an error) arrived
 	notice    bool // a notice arrived
 }
 
@@ -47,11 +47,13 @@ func (e *trackEntry) done() bool {
 		return true
 	}
 	switch e.status {
-	case "", engine.Queued:
+	case "", engine.Queued, engine.Handled:
+		// A turn ends with a final reply or notice; a control command
+		// (/stop, /new) is answered by a final notice.
 		return false
 	case engine.PairingRequired:
 		return e.notice
-	default: // duplicate, ignored, denied, handled: no answer will come
+	default: // duplicate, ignored, denied: no answer will come
 		return true
 	}
 }
@@ -111,7 +113,7 @@ func (t *tracker) observe(msg engine.Outbound) {
 		}
 	case engine.KindNotice:
 		e.notice = true
-		if msg.Error {
+		if msg.Final || msg.Error {
 			e.final = true
 		}
 	default:

@@ -89,6 +89,7 @@ func TestBadRequests(t *testing.T) {
 		{"missing user", `{"text":"hi"}`, "", 400, `"user" is required`},
 		{"empty text", `{"user":"a","text":""}`, "", 400, `"text" is empty`},
 		{"blank text", `{"user":"a","text":" \n\t"}`, "", 400, `"text" is empty`},
+		{"NUL in text", `{"user":"a","text":"a\u0000b"}`, "", 400, `"text" contains a NUL`},
 		{"control character", `{"user":"a\u001b[2J","text":"hi"}`, "", 400, `"user" contains control characters`},
 		{"long id", `{"user":"a","text":"hi","id":"` + strings.Repeat("i", 129) + `"}`, "", 400, `"id" is longer than 128`},
 		{"form body", `user=a&text=hi`, "application/x-www-form-urlencoded", 415, "Content-Type must be application/json"},

@@ -31,10 +31,10 @@ func splitMessageID(id string) (user, clientID string, ok bool) {
 
 // result is what a synchronous request has received so far.
 type result struct {
-	replies  []string
-	notices  []string
-	final    bool // a final reply arrived
-	replyErr bool // the final reply reports a failure
+	replies []string
+	notices []string
+	final   bool // a final reply arrived
+	failed  bool // a reply or notice reports a failure
 }
 
 // done reports whether the request can be answered: a final reply, or a
@@ -66,13 +66,13 @@ func (w *waiter) add(msg engine.Outbound) bool {
 		}
 		if msg.Final {
 			w.res.final = true
-			w.res.replyErr = msg.Error
 		}
 	case engine.KindNotice:
 		w.res.notices = append(w.res.notices, msg.Text)
 	default:
 		return false
 	}
+	w.res.failed = w.res.failed || msg.Error
 	if w.res.done() {
 		w.closed = true
 		close(w.done)

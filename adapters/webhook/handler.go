@@ -58,8 +58,9 @@ type MessageResponse struct {
 	// Reply is the answer's text (several replies of one turn joined by a
 	// blank line).
 	Reply string `json:"reply,omitempty"`
-	// ReplyError is true when the answer reports a failure.
-	ReplyError bool `json:"reply_error,omitempty"`
+	// Failed is true when the turn failed (the model or a tool failed,
+	// a time limit passed); the reply or notices say why.
+	Failed bool `json:"failed,omitempty"`
 	// Notices are system messages to the sender (pairing code, ...).
 	Notices []string `json:"notices,omitempty"`
 }
@@ -154,7 +155,12 @@ func (w *Webhook) serveMessage(rw http.ResponseWriter, r *http.Request, sink eng
 		writeJSON(rw, http.StatusAccepted, resp)
 		return
 	case engine.Handled:
-		writeJSON(rw, http.StatusOK, resp)
+		// A control command (/stop, /new): its answer is a notice.
+		if async {
+			writeJSON(rw, http.StatusOK, resp)
+			return
+		}
+		w.await(rw, r, wt, resp, http.StatusOK)
 		return
 	case engine.Duplicate:
 		if res, ok := w.storedResult(r.Context(), receipt.ID); ok {
@@ -172,22 +178,23 @@ func (w *Webhook) serveMessage(rw http.ResponseWriter, r *http.Request, sink eng
 		writeJSON(rw, http.StatusAccepted, resp)
 		return
 	}
-	w.await(rw, r, wt, resp)
+	w.await(rw, r, wt, resp, http.StatusAccepted)
 }
 
 // await answers a synchronous request once its message is answered, with
-// 202 when ReplyTimeout passes or Run stops first (the message is stored
-// and will be answered), and with nothing when the client has gone.
-func (w *Webhook) await(rw http.ResponseWriter, r *http.Request, wt *waiter, resp MessageResponse) {
+// pendingCode (202: the message is stored and will be answered) when
+// ReplyTimeout passes or Run stops first, and with nothing when the client
+// has gone.
+func (w *Webhook) await(rw http.ResponseWriter, r *http.Request, wt *waiter, resp MessageResponse, pendingCode int) {
 	timer := time.NewTimer(w.opts.ReplyTimeout)
 	defer timer.Stop()
 	select {
 	case <-wt.done:
 		writeJSON(rw, http.StatusOK, fill(resp, wt.result()))
 	case <-timer.C:
-		writeJSON(rw, http.StatusAccepted, resp)
+		writeJSON(rw, pendingCode, resp)
 	case <-w.stopping():
-		writeJSON(rw, http.StatusAccepted, resp)
+		writeJSON(rw, pendingCode, resp)
 	case <-r.Context().Done():
 	}
 }
@@ -195,13 +202,16 @@ func (w *Webhook) await(rw http.ResponseWriter, r *http.Request, wt *waiter, res
 // fill completes a response with a received answer.
 func fill(resp MessageResponse, res result) MessageResponse {
 	resp.Reply = strings.Join(res.replies, "\n\n")
-	resp.ReplyError = res.replyErr
+	resp.Failed = res.failed
 	resp.Notices = res.notices
-	switch {
-	case res.final:
-		resp.Status = "answered"
-	case resp.Status != string(engine.PairingRequired):
-		resp.Status = "notified"
+	switch resp.Status {
+	case string(engine.PairingRequired), string(engine.Handled):
+	default:
+		if res.final {
+			resp.Status = "answered"
+		} else {
+			resp.Status = "notified"
+		}
 	}
 	return resp
 }
@@ -225,11 +235,12 @@ func (w *Webhook) storedResult(ctx context.Context, inboundID int64) (result, bo
 				res.replies = append(res.replies, o.Text)
 			}
 			if o.Final {
-				res.final, res.replyErr = true, o.Error
+				res.final = true
 			}
 		case engine.KindNotice:
 			res.notices = append(res.notices, o.Text)
 		}
+		res.failed = res.failed || o.Error
 	}
 	return res, res.done()
 }
@@ -293,6 +304,9 @@ func validate(req MessageRequest) error {
 	}
 	if strings.TrimSpace(req.Text) == "" {
 		return errors.New(`field "text" is empty`)
+	}
+	if strings.ContainsRune(req.Text, 0) {
+		return errors.New(`field "text" contains a NUL character`)
 	}
 	fields := []struct {
 		name, value string

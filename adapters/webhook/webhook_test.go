@@ -51,26 +51,26 @@ func TestReceiptStatuses(t *testing.T) {
 	tests := []struct {
 		name       string
 		status     engine.ReceiptStatus
-		notice     bool // the engine sends a notice answering the message
+		notice     string // a notice the engine sends answering the message
 		wantCode   int
 		wantStatus string
-		wantNotice string
 	}{
-		{"denied", engine.Denied, false, http.StatusForbidden, "", ""},
-		{"ignored", engine.Ignored, false, http.StatusAccepted, "ignored", ""},
-		{"handled", engine.Handled, false, http.StatusOK, "handled", ""},
-		{"pairing", engine.PairingRequired, true, http.StatusOK, "pairing_required", "Your pairing code is ABCD2345"},
-		{"pairing notice late", engine.PairingRequired, false, http.StatusAccepted, "pairing_required", ""},
+		{"denied", engine.Denied, "", http.StatusForbidden, ""},
+		{"ignored", engine.Ignored, "", http.StatusAccepted, "ignored"},
+		{"handled", engine.Handled, "Stopping the current answer.", http.StatusOK, "handled"},
+		{"handled, notice late", engine.Handled, "", http.StatusOK, "handled"},
+		{"pairing", engine.PairingRequired, "Your pairing code is ABCD2345", http.StatusOK, "pairing_required"},
+		{"pairing, notice late", engine.PairingRequired, "", http.StatusAccepted, "pairing_required"},
 	}
 	for _, tc := range tests {
 		t.Run(tc.name, func(t *testing.T) {
 			sink := newFakeSink()
 			h := start(t, Options{ReplyTimeout: 100 * time.Millisecond}, sink)
 			sink.receipt = func(in engine.Inbound, id int64) engine.Receipt {
-				if tc.notice {
-					// As the access gate does: the notice is sent before
-					// Accept returns.
-					h.w.Send(context.Background(), engine.Outbound{Kind: engine.KindNotice, To: in.ReplyAddress(), Text: "Your pairing code is ABCD2345"})
+				if tc.notice != "" {
+					// The engine sends the notice in the background; it may
+					// arrive before Accept returns, as here.
+					h.w.Send(context.Background(), engine.Outbound{Kind: engine.KindNotice, To: in.ReplyAddress(), Text: tc.notice, Final: true})
 				}
 				return engine.Receipt{Status: tc.status, ID: id}
 			}
@@ -84,9 +84,9 @@ func TestReceiptStatuses(t *testing.T) {
 			if code >= 400 && resp["error"] == "" {
 				t.Fatalf("error response without message: %v", resp)
 			}
-			if tc.wantNotice != "" {
+			if tc.notice != "" {
 				notices, _ := resp["notices"].([]any)
-				if len(notices) != 1 || notices[0] != tc.wantNotice || resp["reply"] != nil {
+				if len(notices) != 1 || notices[0] != tc.notice || resp["reply"] != nil {
 					t.Fatalf("response = %v", resp)
 				}
 			}
@@ -383,5 +383,19 @@ func TestOtherKindsAreIgnored(t *testing.T) {
 	}
 	if _, err := w.Send(context.Background(), engine.Outbound{Kind: engine.KindReply, Text: "proactive"}); !errors.Is(err, ErrNoRoute) {
 		t.Fatalf("proactive message without a default callback: %v, want ErrNoRoute", err)
+	}
+}
+
+func TestFailedTurnIsReported(t *testing.T) {
+	sink := newFakeSink()
+	var h *harness
+	sink.answer = func(in engine.Inbound, r engine.Receipt) {
+		h.w.Send(context.Background(), engine.Outbound{Kind: engine.KindNotice, To: in.ReplyAddress(), Text: "The model is unreachable.", Final: true, Error: true, InboundID: r.ID})
+	}
+	h = start(t, Options{}, sink)
+	code, resp := h.post(t, context.Background(), []byte(`{"user":"a","text":"hi"}`), signed())
+	notices, _ := resp["notices"].([]any)
+	if code != http.StatusOK || resp["status"] != "notified" || resp["failed"] != true || len(notices) != 1 || notices[0] != "The model is unreachable." {
+		t.Fatalf("got %d %v", code, resp)
 	}
 }
