@@ -182,8 +182,8 @@ func (w *Webhook) Send(ctx context.Context, msg engine.Outbound) (engine.SentMes
 		w.log.Warn("webhook: callback failed", "host", cb.Host, "delivery", ev.Delivery, "err", err)
 		return engine.SentMessage{}, err
 	}
-	if msg.Kind == engine.KindReply && msg.Final && msg.To.ReplyTo != "" {
-		w.callbacks.remove(msg.To.ReplyTo)
+	if msg.Final && msg.To.ReplyTo != "" {
+		w.callbacks.remove(msg.To.ReplyTo) // the turn (or command) is over
 	}
 	w.setHealth(func(h *engine.ChannelHealth) { h.LastOutbound = w.now() })
 	return sent, nil

@@ -244,3 +244,46 @@ func TestCallbackRedirectIsNotFollowed(t *testing.T) {
 		t.Fatal("the redirect was followed")
 	}
 }
+
+func TestAsyncPairingNoticeGoesToTheCallback(t *testing.T) {
+	cs := newCallbackServer(t, 0, 0)
+	sink := newFakeSink()
+	sendErr := make(chan error, 1)
+	var h *harness
+	sink.receipt = func(in engine.Inbound, id int64) engine.Receipt {
+		go func() {
+			_, err := h.w.Send(context.Background(), engine.Outbound{ID: 4, Kind: engine.KindNotice, To: in.ReplyAddress(), Text: "code WXYZ6789", Final: true})
+			sendErr <- err
+		}()
+		return engine.Receipt{Status: engine.PairingRequired}
+	}
+	h = start(t, callbackOptions(), sink)
+	body := mustJSON(t, map[string]string{"user": "stranger", "text": "hi", "id": "p1", "callback_url": cs.URL})
+	code, resp := h.post(t, context.Background(), body, signed())
+	if code != http.StatusAccepted || resp["status"] != "pairing_required" || resp["notices"] != nil {
+		t.Fatalf("async pairing: %d %v", code, resp)
+	}
+	if err := <-sendErr; err != nil {
+		t.Fatalf("Send: %v", err)
+	}
+	_, _, events, _ := cs.snapshot()
+	if len(events) != 1 || events[0].Kind != "notice" || events[0].Text != "code WXYZ6789" || events[0].ID != "p1" || events[0].User != "stranger" {
+		t.Fatalf("events = %+v", events)
+	}
+	if h.w.callbacks.get(messageID("stranger", "p1")) != "" {
+		t.Fatal("callback URL still remembered after the final notice")
+	}
+}
+
+func TestDeniedAsyncRequestForgetsItsCallback(t *testing.T) {
+	sink := newFakeSink()
+	sink.receipt = func(engine.Inbound, int64) engine.Receipt { return engine.Receipt{Status: engine.Denied} }
+	h := start(t, callbackOptions(), sink)
+	body := mustJSON(t, map[string]string{"user": "x", "text": "hi", "id": "d1", "callback_url": "http://127.0.0.1:9/cb"})
+	if code, _ := h.post(t, context.Background(), body, signed()); code != http.StatusForbidden {
+		t.Fatalf("code = %d", code)
+	}
+	if h.w.callbacks.get(messageID("x", "d1")) != "" {
+		t.Fatal("a denied request's callback URL is still remembered")
+	}
+}

@@ -149,9 +149,11 @@ func (w *Webhook) serveMessage(rw http.ResponseWriter, r *http.Request, sink eng
 
 	switch receipt.Status {
 	case engine.Denied:
+		w.callbacks.remove(in.MessageID) // nothing will be sent
 		writeJSON(rw, http.StatusForbidden, errorResponse{Error: "this sender may not use the assistant", ID: req.ID})
 		return
 	case engine.Ignored:
+		w.callbacks.remove(in.MessageID)
 		writeJSON(rw, http.StatusAccepted, resp)
 		return
 	case engine.Handled:

@@ -1,8 +1,3 @@
-// Package webhook is Hearth's HTTP channel: integrators POST messages to
-// /v1/messages, authenticated by a bearer token or an HMAC-SHA256
-// signature, and get the answer in the response (synchronous mode) or
-// POSTed to a callback URL they named (asynchronous mode). It also serves
-// /healthz and /readyz.
 package webhook
 
 import (
