@@ -96,7 +96,7 @@ func checkBearer(header string, token []byte) error {
 // size limit. A bearer token is checked before the body is read; a
 // signature needs the body. Errors wrap errUnauthenticated (401) or
 // errBodyTooLarge (413).
-func (w *Webhook) readAuthenticated(rw http.ResponseWriter, r *http.Request) ([]byte, error) {
+func (w *Server) readAuthenticated(rw http.ResponseWriter, r *http.Request) ([]byte, error) {
 	authz := r.Header.Get("Authorization")
 	sig, ts := r.Header.Get(HeaderSignature), r.Header.Get(HeaderTimestamp)
 	var authErr error
@@ -139,7 +139,7 @@ func readBody(rw http.ResponseWriter, r *http.Request, limit int64) ([]byte, err
 // Authenticated wraps h so it runs only for requests carrying this
 // channel's bearer token or signature; the body is read (size-limited) to
 // check a signature and handed on unchanged. For routes added with Handle.
-func (w *Webhook) Authenticated(h http.Handler) http.Handler {
+func (w *Server) Authenticated(h http.Handler) http.Handler {
 	return http.HandlerFunc(func(rw http.ResponseWriter, r *http.Request) {
 		body, err := w.readAuthenticated(rw, r)
 		if err != nil {

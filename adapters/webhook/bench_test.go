@@ -12,7 +12,7 @@ import (
 
 // instantSink answers inside Accept, before it returns, like an engine
 // whose turn finishes at once.
-type instantSink struct{ w *Webhook }
+type instantSink struct{ w *Server }
 
 func (s instantSink) Accept(ctx context.Context, in engine.Inbound) (engine.Receipt, error) {
 	s.w.Send(ctx, engine.Outbound{Kind: engine.KindReply, To: in.ReplyAddress(), Text: "ok", Final: true})

@@ -139,7 +139,7 @@ func checkCallbackURL(raw string, hosts []string, allowLoopback bool) (*url.URL,
 // failed, so the engine keeps the message in its outbox. The answer of a
 // synchronous request whose client left is not an error: it stays in the
 // store, where a retry with the same id finds it. Other kinds are ignored.
-func (w *Webhook) Send(ctx context.Context, msg engine.Outbound) (engine.SentMessage, error) {
+func (w *Server) Send(ctx context.Context, msg engine.Outbound) (engine.SentMessage, error) {
 	if msg.Kind != engine.KindReply && msg.Kind != engine.KindNotice {
 		return engine.SentMessage{}, nil
 	}
@@ -193,7 +193,7 @@ func (w *Webhook) Send(ctx context.Context, msg engine.Outbound) (engine.SentMes
 // (remembered, carried in Meta, or looked up in the store) or, for a
 // message that answers no request, the default. The URL is checked
 // against the current allowlist again. nil means no callback.
-func (w *Webhook) callbackFor(ctx context.Context, msg engine.Outbound) (*url.URL, error) {
+func (w *Server) callbackFor(ctx context.Context, msg engine.Outbound) (*url.URL, error) {
 	raw := ""
 	if msg.To.ReplyTo != "" {
 		raw = w.callbacks.get(msg.To.ReplyTo)
@@ -235,7 +235,7 @@ func (p *permanentError) Unwrap() error { return p.err }
 
 // postCallback delivers ev, retrying network errors, 408, 429 and 5xx
 // with doubling delays (honouring Retry-After up to the cap).
-func (w *Webhook) postCallback(ctx context.Context, u *url.URL, ev CallbackEvent) error {
+func (w *Server) postCallback(ctx context.Context, u *url.URL, ev CallbackEvent) error {
 	body, err := json.Marshal(ev)
 	if err != nil {
 		return fmt.Errorf("webhook: encode callback: %w", err)
@@ -265,7 +265,7 @@ func (w *Webhook) postCallback(ctx context.Context, u *url.URL, ev CallbackEvent
 }
 
 // postOnce makes one signed attempt; it returns the server's Retry-After.
-func (w *Webhook) postOnce(ctx context.Context, u *url.URL, body []byte, delivery string) (time.Duration, error) {
+func (w *Server) postOnce(ctx context.Context, u *url.URL, body []byte, delivery string) (time.Duration, error) {
 	ctx, cancel := context.WithTimeout(ctx, w.opts.CallbackTimeout)
 	defer cancel()
 	req, err := http.NewRequestWithContext(ctx, http.MethodPost, u.String(), bytes.NewReader(body))

@@ -71,7 +71,7 @@ type errorResponse struct {
 	ID    string `json:"id,omitempty"`
 }
 
-func (w *Webhook) handleMessage(rw http.ResponseWriter, r *http.Request) {
+func (w *Server) handleMessage(rw http.ResponseWriter, r *http.Request) {
 	box := w.sink.Load()
 	if box == nil {
 		writeError(rw, http.StatusServiceUnavailable, "channel not running")
@@ -105,7 +105,7 @@ func (w *Webhook) handleMessage(rw http.ResponseWriter, r *http.Request) {
 }
 
 // serveMessage hands a valid request to the engine and answers it.
-func (w *Webhook) serveMessage(rw http.ResponseWriter, r *http.Request, sink engine.Sink, req MessageRequest) {
+func (w *Server) serveMessage(rw http.ResponseWriter, r *http.Request, sink engine.Sink, req MessageRequest) {
 	if req.ID == "" {
 		req.ID = engine.NewID()
 	}
@@ -187,7 +187,7 @@ func (w *Webhook) serveMessage(rw http.ResponseWriter, r *http.Request, sink eng
 // pendingCode (202: the message is stored and will be answered) when
 // ReplyTimeout passes or Run stops first, and with nothing when the client
 // has gone.
-func (w *Webhook) await(rw http.ResponseWriter, r *http.Request, wt *waiter, resp MessageResponse, pendingCode int) {
+func (w *Server) await(rw http.ResponseWriter, r *http.Request, wt *waiter, resp MessageResponse, pendingCode int) {
 	timer := time.NewTimer(w.opts.ReplyTimeout)
 	defer timer.Stop()
 	select {
@@ -220,7 +220,7 @@ func fill(resp MessageResponse, res result) MessageResponse {
 
 // storedResult looks up the stored answer of an earlier, duplicate
 // message; ok when it is complete.
-func (w *Webhook) storedResult(ctx context.Context, inboundID int64) (result, bool) {
+func (w *Server) storedResult(ctx context.Context, inboundID int64) (result, bool) {
 	if w.opts.Replies == nil || inboundID == 0 {
 		return result{}, false
 	}

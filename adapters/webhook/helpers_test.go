@@ -25,7 +25,7 @@ const (
 // fakeSink plays the engine: it accepts messages and answers them through
 // the webhook's Send, as the bus would.
 type fakeSink struct {
-	w        *Webhook
+	w        *Server
 	mu       sync.Mutex
 	got      []engine.Inbound
 	nextID   int64
@@ -78,7 +78,7 @@ func (s *fakeSink) inbound() []engine.Inbound {
 }
 
 type harness struct {
-	w    *Webhook
+	w    *Server
 	base string
 	sink *fakeSink
 	stop context.CancelFunc

@@ -91,8 +91,9 @@ type Options struct {
 	Now func() time.Time
 }
 
-// Webhook is the HTTP channel. Create it with New.
-type Webhook struct {
+// Server is the webhook channel: an HTTP server and an engine.Channel.
+// Create it with New.
+type Server struct {
 	opts      Options
 	log       *slog.Logger
 	now       func() time.Time
@@ -119,12 +120,12 @@ type sinkBox struct{ engine.Sink }
 
 // Compile-time checks of the abilities the webhook offers.
 var (
-	_ engine.Channel        = (*Webhook)(nil)
-	_ engine.HealthReporter = (*Webhook)(nil)
+	_ engine.Channel        = (*Server)(nil)
+	_ engine.HealthReporter = (*Server)(nil)
 )
 
 // New checks the options and builds the channel; it does not listen yet.
-func New(opts Options) (*Webhook, error) {
+func New(opts Options) (*Server, error) {
 	if opts.Name == "" {
 		opts.Name = DefaultName
 	}
@@ -134,7 +135,7 @@ func New(opts Options) (*Webhook, error) {
 	if err := checkOptions(&opts); err != nil {
 		return nil, err
 	}
-	w := &Webhook{
+	w := &Server{
 		opts:      opts,
 		log:       opts.Logger,
 		now:       opts.Now,
@@ -242,22 +243,22 @@ func isLoopbackHost(host string) bool {
 }
 
 // Name implements engine.Channel.
-func (w *Webhook) Name() string { return w.opts.Name }
+func (w *Server) Name() string { return w.opts.Name }
 
 // Capabilities implements engine.Channel: the model's Markdown goes out as
 // is; the client may name a thread.
-func (w *Webhook) Capabilities() engine.Capabilities {
+func (w *Server) Capabilities() engine.Capabilities {
 	return engine.Capabilities{Format: "markdown", Threads: true}
 }
 
 // Health implements engine.HealthReporter.
-func (w *Webhook) Health() engine.ChannelHealth {
+func (w *Server) Health() engine.ChannelHealth {
 	w.healthMu.Lock()
 	defer w.healthMu.Unlock()
 	return w.health
 }
 
-func (w *Webhook) setHealth(f func(h *engine.ChannelHealth)) {
+func (w *Server) setHealth(f func(h *engine.ChannelHealth)) {
 	w.healthMu.Lock()
 	defer w.healthMu.Unlock()
 	f(&w.health)
@@ -265,15 +266,15 @@ func (w *Webhook) setHealth(f func(h *engine.ChannelHealth)) {
 
 // Handler returns the channel's routes (POST /v1/messages, GET /healthz,
 // GET /readyz) as served by Run; Handle adds more.
-func (w *Webhook) Handler() http.Handler { return w.mux }
+func (w *Server) Handler() http.Handler { return w.mux }
 
 // Handle adds a route to the server Run serves (the OpenAI-compatible API
 // of a later issue). Wrap it in Authenticated unless it is public.
-func (w *Webhook) Handle(pattern string, h http.Handler) { w.mux.Handle(pattern, h) }
+func (w *Server) Handle(pattern string, h http.Handler) { w.mux.Handle(pattern, h) }
 
 // Listen binds the configured address if it is not bound yet, so a caller
 // can learn the address (Addr) or fail early before Run.
-func (w *Webhook) Listen() error {
+func (w *Server) Listen() error {
 	w.mu.Lock()
 	defer w.mu.Unlock()
 	if w.ln != nil {
@@ -288,7 +289,7 @@ func (w *Webhook) Listen() error {
 }
 
 // Addr is the bound address ("" before Listen), e.g. for port 0 in tests.
-func (w *Webhook) Addr() string {
+func (w *Server) Addr() string {
 	w.mu.Lock()
 	defer w.mu.Unlock()
 	if w.ln == nil {
@@ -301,7 +302,7 @@ func (w *Webhook) Addr() string {
 // until ctx is cancelled, then stops accepting, answers waiting requests
 // with 202 (their messages are stored and will be answered) and drains
 // in-flight requests for at most ShutdownTimeout.
-func (w *Webhook) Run(ctx context.Context, sink engine.Sink) error {
+func (w *Server) Run(ctx context.Context, sink engine.Sink) error {
 	if sink == nil {
 		return errors.New("webhook: Run needs a sink")
 	}
@@ -364,18 +365,18 @@ func (w *Webhook) Run(ctx context.Context, sink engine.Sink) error {
 }
 
 // stopping is closed once Run begins to stop (nil before Run).
-func (w *Webhook) stopping() <-chan struct{} {
+func (w *Server) stopping() <-chan struct{} {
 	if p := w.stop.Load(); p != nil {
 		return *p
 	}
 	return nil
 }
 
-func (w *Webhook) handleHealthz(rw http.ResponseWriter, _ *http.Request) {
+func (w *Server) handleHealthz(rw http.ResponseWriter, _ *http.Request) {
 	writeJSON(rw, http.StatusOK, map[string]string{"status": "ok"})
 }
 
-func (w *Webhook) handleReadyz(rw http.ResponseWriter, r *http.Request) {
+func (w *Server) handleReadyz(rw http.ResponseWriter, r *http.Request) {
 	if w.sink.Load() == nil {
 		writeJSON(rw, http.StatusServiceUnavailable, map[string]string{"status": "not ready", "reason": "channel not running"})
 		return
