@@ -349,3 +349,29 @@ func BenchmarkChatRoundTrip(b *testing.B) {
 		}
 	}
 }
+
+func TestStreamedCallsSharingIndexZero(t *testing.T) {
+	// Some OpenAI-compatible servers send every tool call at index 0,
+	// told apart only by their ids.
+	chunk := func(delta string) string {
+		return `data: {"id":"x","object":"chat.completion.chunk","created":1,"model":"m","choices":[{"index":0,"delta":` + delta + `,"finish_reason":null}]}` + "\n\n"
+	}
+	raw := chunk(`{"role":"assistant"}`) +
+		chunk(`{"tool_calls":[{"index":0,"id":"a","type":"function","function":{"name":"one","arguments":"{\"x\":"}}]}`) +
+		chunk(`{"tool_calls":[{"index":0,"function":{"arguments":"1}"}}]}`) +
+		chunk(`{"tool_calls":[{"index":0,"id":"b","type":"function","function":{"name":"two","arguments":""}}]}`) +
+		chunk(`{"tool_calls":[{"index":0,"function":{"arguments":"{}"}}]}`) +
+		`data: {"id":"x","object":"chat.completion.chunk","created":1,"model":"m","choices":[{"index":0,"delta":{},"finish_reason":"tool_calls"}]}` + "\n\n" +
+		"data: [DONE]\n\n"
+	f := fakellm.NewOpenAI(t)
+	f.SetResponder(fakellm.Script(fakellm.Reply{Raw: raw, ContentType: "text/event-stream"}))
+	c := newClient(t, f, "")
+	resp, err := c.Chat(context.Background(), engine.ChatRequest{Messages: []engine.ChatMessage{user("x")}, OnDelta: func(string) {}})
+	if err != nil {
+		t.Fatal(err)
+	}
+	calls := resp.Message.ToolCalls
+	if len(calls) != 2 || calls[0].ID != "a" || string(calls[0].Arguments) != `{"x":1}` || calls[1].ID != "b" || calls[1].Name != "two" || string(calls[1].Arguments) != `{}` {
+		t.Errorf("calls = %+v", calls)
+	}
+}
