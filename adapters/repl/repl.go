@@ -148,7 +148,10 @@ type inputEvent struct {
 }
 
 // Run reads input and hands each line to sink until input ends or ctx is
-// cancelled. At end of input (Ctrl-D, a closed pipe, /quit) it waits until
+// cancelled. Interactive input is sent as typed (a line typed while an
+// answer streams is queued by the engine, and /stop or Ctrl-C interrupts);
+// piped input is sent one line at a time, each after the answer to the
+// previous one. At end of input (Ctrl-D, a closed pipe, /quit) it waits until
 // every accepted message has been answered (bounded by DrainTimeout), then
 // returns nil: the composition root treats the console's return as the
 // owner leaving. A blocked read of a terminal cannot be interrupted, so on
@@ -195,6 +198,14 @@ func (r *REPL) Run(ctx context.Context, sink engine.Sink) error {
 						return r.drain(ctx)
 					}
 					if ctx.Err() != nil {
+						return nil
+					}
+				}
+				if !r.opts.Interactive {
+					// Piped input is a script: each line waits for the
+					// answer to the one before, so "/new" or a follow-up
+					// question acts after that answer, as typed.
+					if err := r.pending.wait(ctx); err != nil {
 						return nil
 					}
 				}

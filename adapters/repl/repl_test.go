@@ -165,7 +165,9 @@ func TestEOFWaitsForPendingReplies(t *testing.T) {
 	r := newTestREPL(t, Options{In: in, Out: out})
 	sink := newFakeSink(nil)
 	sink.answer = func(m engine.Inbound) {
-		<-in.eof // answer only after input has ended
+		if m.Text == "two" {
+			<-in.eof // answer the last line only after input has ended
+		}
 		streamAnswer(t, r, "re: ", m.Text)(m)
 	}
 	runREPL(t, r, sink)
@@ -401,5 +403,29 @@ func TestRunCancelledByContext(t *testing.T) {
 		}
 	case <-time.After(10 * time.Second):
 		t.Fatal("Run did not return after cancellation")
+	}
+}
+
+func TestPipedInputWaitsForEachAnswer(t *testing.T) {
+	out := &syncBuffer{}
+	r := newTestREPL(t, Options{In: strings.NewReader("q1\n/new\nq2\n"), Out: out})
+	var answered sync.Map
+	sink := newFakeSink(nil)
+	sink.answer = func(in engine.Inbound) {
+		answered.Store(in.Text, true)
+		streamAnswer(t, r, "a:", in.Text)(in)
+	}
+	sink.status = func(in engine.Inbound) engine.ReceiptStatus {
+		if in.Text == "/new" {
+			if _, ok := answered.Load("q1"); !ok {
+				t.Error("/new was sent before q1 was answered")
+			}
+			return engine.Handled // the fake sink answers with a notice
+		}
+		return engine.Queued
+	}
+	runREPL(t, r, sink)
+	if got, want := out.String(), "a:q1\n[notice] handled /new\na:q2\n"; got != want {
+		t.Fatalf("output = %q, want %q", got, want)
 	}
 }
