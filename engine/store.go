@@ -12,6 +12,10 @@ var (
 	ErrNotFound = errors.New("not found")
 	// ErrConflict: a unique key already exists.
 	ErrConflict = errors.New("conflict")
+	// ErrInvalidInbound: an adapter handed the engine a malformed message
+	// (bad UTF-8, too long, no sender); adapters answer it as a client
+	// error (HTTP 400).
+	ErrInvalidInbound = errors.New("invalid inbound message")
 )
 
 // Store is everything the engine persists. Each backend (memory/sqlite,

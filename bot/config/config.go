@@ -218,6 +218,16 @@ type WebhookConfig struct {
 	// CallbackTimeout bounds one POST to a client's callback URL.
 	// Default 10s.
 	CallbackTimeout time.Duration `koanf:"callback_timeout"`
+	// CallbackHosts lists the hosts replies may be POSTed to ("host",
+	// "host:port" or "*.domain"); a request with any other callback_url is
+	// refused. Default none (no callbacks).
+	CallbackHosts []string `koanf:"callback_hosts"`
+	// AllowLoopbackCallbacks also allows callbacks to 127.0.0.1 and ::1
+	// (an integrator on the same machine). Default false.
+	AllowLoopbackCallbacks bool `koanf:"allow_loopback_callbacks"`
+	// DefaultCallbackURL receives messages that answer no request
+	// (heartbeats, routines); it must pass callback_hosts. Default "".
+	DefaultCallbackURL string `koanf:"default_callback_url"`
 	// Allowlist names senders (the request's user) admitted without
 	// pairing. Default none.
 	Allowlist []string `koanf:"allowlist"`

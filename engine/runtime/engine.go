@@ -21,8 +21,8 @@ import (
 var (
 	// ErrShuttingDown: the engine no longer accepts messages.
 	ErrShuttingDown = errors.New("engine is shutting down")
-	// ErrInvalidInbound: an adapter handed over a malformed message.
-	ErrInvalidInbound = errors.New("invalid inbound message")
+	// ErrInvalidInbound is engine.ErrInvalidInbound.
+	ErrInvalidInbound = engine.ErrInvalidInbound
 	// ErrUnknownChannel: a message or reply names no registered channel.
 	ErrUnknownChannel = errors.New("unknown channel")
 )
