@@ -16,7 +16,7 @@ func (s *Store) RecordAudit(ctx context.Context, e engine.AuditEntry) (int64, er
 		return 0, errors.New("sqlite: record audit: kind is empty")
 	}
 	var id int64
-	err := s.write(ctx, func() error {
+	err := s.write(ctx, func(ctx context.Context) error {
 		res, err := s.w.insertAudit.ExecContext(ctx, micros(s.stamp(e.Time)), e.Kind, e.UserID, e.SessionID,
 			e.Tool, e.Input, e.Output, e.Outcome, e.Error, int64(e.Duration), e.Bytes, e.Detail)
 		if err != nil {

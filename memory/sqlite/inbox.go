@@ -50,21 +50,27 @@ func (s *Store) SaveInbound(ctx context.Context, m engine.StoredInbound) (engine
 	}
 	created := micros(s.stamp(m.CreatedAt))
 	fresh := false
-	err = s.write(ctx, func() error {
-		err := s.w.insertInbound.QueryRowContext(ctx, in.Channel, in.MessageID, in.Conversation, in.Thread,
+	err = s.write(ctx, func(ctx context.Context) error {
+		res, err := s.w.insertInbound.ExecContext(ctx, in.Channel, in.MessageID, in.Conversation, in.Thread,
 			in.Sender.ID, in.Sender.DisplayName, boolInt(in.Direct), boolInt(in.Mentioned), in.Text,
 			att, meta, nullMicros(in.ReceivedAt), nullString(m.UserID), nullString(m.SessionID),
-			string(m.Status), created, created).Scan(&m.ID)
-		switch {
-		case err == nil:
-			fresh = true
-			return nil
-		case errors.Is(err, sql.ErrNoRows): // a duplicate: return the earlier record
-			m, err = scanInbound(s.w.inboundByMessage.QueryRowContext(ctx, in.Channel, in.MessageID))
-			return err
-		case isForeignKeyViolation(err):
+			string(m.Status), created, created)
+		if isForeignKeyViolation(err) {
 			return s.missingReference(ctx, err, m.UserID, m.SessionID, 0)
 		}
+		if err != nil {
+			return err
+		}
+		n, err := res.RowsAffected()
+		if err != nil {
+			return err
+		}
+		if n == 0 { // a duplicate: return the earlier record
+			m, err = scanInbound(s.w.inboundByMessage.QueryRowContext(ctx, in.Channel, in.MessageID))
+			return err
+		}
+		fresh = true
+		m.ID, err = res.LastInsertId()
 		return err
 	})
 	if err != nil {
@@ -101,8 +107,9 @@ func (s *Store) PendingInboundForSession(ctx context.Context, sessionID string, 
 // GetInbound returns a stored inbound message; ErrNotFound when there is
 // none.
 func (s *Store) GetInbound(ctx context.Context, id int64) (engine.StoredInbound, error) {
-	if s.closed.Load() {
-		return engine.StoredInbound{}, ErrClosed
+	ctx, err := s.readCtx(ctx)
+	if err != nil {
+		return engine.StoredInbound{}, err
 	}
 	m, err := scanInbound(s.r.getInbound.QueryRowContext(ctx, id))
 	if errors.Is(err, sql.ErrNoRows) {
@@ -129,16 +136,12 @@ func (s *Store) CompleteTurn(ctx context.Context, rec engine.TurnRecord) ([]int6
 		return nil, fmt.Errorf("sqlite: complete turn of inbound %d: %w", rec.InboundID, err)
 	}
 	ids := make([]int64, 0, len(rec.Outbound))
-	err := s.tx(ctx, func() error {
+	err := s.tx(ctx, func(ctx context.Context) error {
 		now := s.now()
 		var sessionID string
 		if rec.InboundID != 0 {
-			err := s.w.finishInbound.QueryRowContext(ctx, string(status), rec.Usage.InputTokens,
-				rec.Usage.OutputTokens, micros(now), rec.InboundID).Scan(&sessionID)
-			if errors.Is(err, sql.ErrNoRows) {
-				return fmt.Errorf("inbound %d: %w", rec.InboundID, engine.ErrNotFound)
-			}
-			if err != nil {
+			var err error
+			if sessionID, err = s.finishInbound(ctx, &rec, status, now); err != nil {
 				return err
 			}
 		}
@@ -176,6 +179,32 @@ func (s *Store) CompleteTurn(ctx context.Context, rec engine.TurnRecord) ([]int6
 		return nil, fmt.Errorf("sqlite: complete turn of inbound %d: %w", rec.InboundID, err)
 	}
 	return ids, nil
+}
+
+// finishInbound sets the status and usage of the turn's inbound message
+// and returns its session, which it reads only when a history entry lacks
+// one. ErrNotFound when there is no such message.
+func (s *Store) finishInbound(ctx context.Context, rec *engine.TurnRecord, status engine.InboxStatus, now time.Time) (string, error) {
+	args := []any{string(status), rec.Usage.InputTokens, rec.Usage.OutputTokens, micros(now), rec.InboundID}
+	for i := range rec.History {
+		if rec.History[i].SessionID == "" {
+			var sessionID string
+			err := s.w.finishInboundSession.QueryRowContext(ctx, args...).Scan(&sessionID)
+			if errors.Is(err, sql.ErrNoRows) {
+				return "", fmt.Errorf("inbound %d: %w", rec.InboundID, engine.ErrNotFound)
+			}
+			return sessionID, err
+		}
+	}
+	res, err := s.w.finishInbound.ExecContext(ctx, args...)
+	if err != nil {
+		return "", err
+	}
+	n, err := res.RowsAffected()
+	if err == nil && n == 0 {
+		err = fmt.Errorf("inbound %d: %w", rec.InboundID, engine.ErrNotFound)
+	}
+	return "", err
 }
 
 func validateTurn(rec engine.TurnRecord, status engine.InboxStatus) error {
@@ -217,7 +246,7 @@ func (s *Store) appendHistory(ctx context.Context, sessionID string, inboundID i
 		created = now
 	}
 	_, err = s.w.appendHistory.ExecContext(ctx, sessionID, sessionID, nullID(inboundID), string(msg.Role),
-		msg.Content, calls, msg.ToolCallID, msg.Name, micros(created))
+		msg.Content, calls, nullString(msg.ToolCallID), nullString(msg.Name), micros(created))
 	if isForeignKeyViolation(err) {
 		return s.missingReference(ctx, err, "", sessionID, inboundID)
 	}

@@ -18,8 +18,9 @@ func (s *Store) History(ctx context.Context, sessionID string, afterSeq int64, l
 	if limit < 0 {
 		return nil, fmt.Errorf("sqlite: history of %q: negative limit %d", sessionID, limit)
 	}
-	if s.closed.Load() {
-		return nil, ErrClosed
+	ctx, err := s.readCtx(ctx)
+	if err != nil {
+		return nil, err
 	}
 	rows, err := s.r.history.QueryContext(ctx, sessionID, afterSeq, sqlLimit(limit))
 	if err != nil {
@@ -28,7 +29,7 @@ func (s *Store) History(ctx context.Context, sessionID string, afterSeq int64, l
 	defer rows.Close()
 	out := make([]engine.HistoryEntry, 0, min(limit, maxPrealloc))
 	for rows.Next() {
-		var e engine.HistoryEntry
+		e := engine.HistoryEntry{SessionID: sessionID}
 		if err := scanHistory(rows, &e); err != nil {
 			return nil, fmt.Errorf("sqlite: history of %q: %w", sessionID, err)
 		}
@@ -40,16 +41,18 @@ func (s *Store) History(ctx context.Context, sessionID string, afterSeq int64, l
 	return out, nil
 }
 
+// scanHistory reads a row of historyCols into e (SessionID is not among
+// them: the caller knows it).
 func scanHistory(r scanner, e *engine.HistoryEntry) error {
 	var role string
-	var calls sql.NullString
+	var calls, callID, name sql.NullString
 	var created int64
 	msg := &e.Message
-	if err := r.Scan(&e.Seq, &e.SessionID, &e.InboundID, &role, &msg.Content, &calls, &msg.ToolCallID,
-		&msg.Name, &created); err != nil {
+	if err := r.Scan(&e.Seq, &e.InboundID, &role, &msg.Content, &calls, &callID, &name, &created); err != nil {
 		return err
 	}
 	msg.Role = engine.Role(role)
+	msg.ToolCallID, msg.Name = callID.String, name.String
 	e.CreatedAt = fromMicros(created)
 	if err := fromJSON(calls, &msg.ToolCalls); err != nil {
 		return fmt.Errorf("entry %d tool calls: %w", e.Seq, err)
@@ -74,7 +77,7 @@ func (s *Store) EnqueueOutbound(ctx context.Context, msg engine.Outbound) (int64
 		return 0, fmt.Errorf("sqlite: enqueue outbound: %w", err)
 	}
 	var id int64
-	err := s.write(ctx, func() error {
+	err := s.write(ctx, func(ctx context.Context) error {
 		var err error
 		id, err = s.insertOutbox(ctx, &msg, msg.InboundID, s.now())
 		return err
@@ -117,7 +120,7 @@ func (s *Store) PendingOutbound(ctx context.Context) ([]engine.Outbound, error) 
 // ErrNotFound when there is no such message.
 func (s *Store) MarkDelivered(ctx context.Context, id int64, at time.Time) error {
 	var n int64
-	err := s.write(ctx, func() error {
+	err := s.write(ctx, func(ctx context.Context) error {
 		res, err := s.w.markDelivered.ExecContext(ctx, micros(s.stamp(at)), id)
 		if err != nil {
 			return err

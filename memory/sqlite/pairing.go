@@ -23,7 +23,7 @@ func (s *Store) CreatePairing(ctx context.Context, p engine.PairingRequest) erro
 	case p.Status != "" && p.Status != engine.PairingPending:
 		return fmt.Errorf("sqlite: create pairing %q: a new request must be pending, got %q", p.Code, p.Status)
 	}
-	err := s.write(ctx, func() error {
+	err := s.write(ctx, func(ctx context.Context) error {
 		_, err := s.w.createPairing.ExecContext(ctx, p.Code, p.Channel, p.PlatformID, p.DisplayName,
 			string(engine.PairingPending), p.UserID, micros(s.stamp(p.CreatedAt)), micros(p.ExpiresAt))
 		return err
@@ -40,8 +40,9 @@ func (s *Store) CreatePairing(ctx context.Context, p engine.PairingRequest) erro
 // PendingPairingFor returns the sender's newest pending request that
 // expires after now; ErrNotFound when there is none.
 func (s *Store) PendingPairingFor(ctx context.Context, channel, platformID string, now time.Time) (engine.PairingRequest, error) {
-	if s.closed.Load() {
-		return engine.PairingRequest{}, ErrClosed
+	ctx, err := s.readCtx(ctx)
+	if err != nil {
+		return engine.PairingRequest{}, err
 	}
 	p, err := scanPairing(s.r.pendingPairingFor.QueryRowContext(ctx, channel, platformID, micros(now)))
 	if errors.Is(err, sql.ErrNoRows) {
@@ -56,8 +57,9 @@ func (s *Store) PendingPairingFor(ctx context.Context, channel, platformID strin
 // CountPendingPairings counts a channel's pending requests that expire
 // after now.
 func (s *Store) CountPendingPairings(ctx context.Context, channel string, now time.Time) (int, error) {
-	if s.closed.Load() {
-		return 0, ErrClosed
+	ctx, err := s.readCtx(ctx)
+	if err != nil {
+		return 0, err
 	}
 	var n int
 	if err := s.r.countPairings.QueryRowContext(ctx, channel, micros(now)).Scan(&n); err != nil {
@@ -89,7 +91,7 @@ func (s *Store) ResolvePairing(ctx context.Context, code string, status engine.P
 		return engine.PairingRequest{}, fmt.Errorf("sqlite: resolve pairing %q: approval needs a user id", code)
 	}
 	var p engine.PairingRequest
-	err := s.write(ctx, func() error {
+	err := s.write(ctx, func(ctx context.Context) error {
 		var err error
 		p, err = scanPairing(s.w.resolvePairing.QueryRowContext(ctx, string(status), userID, micros(s.now()),
 			code, micros(now)))

@@ -35,7 +35,7 @@ func (s *Store) PutSecret(ctx context.Context, sec engine.StoredSecret) error {
 	if updated.IsZero() {
 		updated = now
 	}
-	err := s.write(ctx, func() error {
+	err := s.write(ctx, func(ctx context.Context) error {
 		_, err := s.w.putSecret.ExecContext(ctx, sec.UserID, sec.Name, sec.Ciphertext, micros(created),
 			micros(updated), nullMicros(sec.LastUsed))
 		return err
@@ -48,8 +48,9 @@ func (s *Store) PutSecret(ctx context.Context, sec engine.StoredSecret) error {
 
 // GetSecret returns one of a user's secrets; ErrNotFound when missing.
 func (s *Store) GetSecret(ctx context.Context, userID, name string) (engine.StoredSecret, error) {
-	if s.closed.Load() {
-		return engine.StoredSecret{}, ErrClosed
+	ctx, err := s.readCtx(ctx)
+	if err != nil {
+		return engine.StoredSecret{}, err
 	}
 	sec, err := scanSecret(s.r.getSecret.QueryRowContext(ctx, userID, name))
 	if errors.Is(err, sql.ErrNoRows) {
@@ -86,7 +87,7 @@ func (s *Store) changeSecret(ctx context.Context, op, userID, name string, st *s
 		return err
 	}
 	var n int64
-	err := s.write(ctx, func() error {
+	err := s.write(ctx, func(ctx context.Context) error {
 		res, err := st.ExecContext(ctx, args...)
 		if err != nil {
 			return err

@@ -12,8 +12,9 @@ import (
 // ActiveSession returns the active session of a user for an address key;
 // ErrNotFound when there is none.
 func (s *Store) ActiveSession(ctx context.Context, userID, key string) (engine.Session, error) {
-	if s.closed.Load() {
-		return engine.Session{}, ErrClosed
+	ctx, err := s.readCtx(ctx)
+	if err != nil {
+		return engine.Session{}, err
 	}
 	ses, err := scanSession(s.r.activeSession.QueryRowContext(ctx, userID, key))
 	if errors.Is(err, sql.ErrNoRows) {
@@ -44,7 +45,7 @@ func (s *Store) CreateSession(ctx context.Context, ses engine.Session) error {
 		updated = created
 	}
 	a := ses.Address
-	err := s.tx(ctx, func() error {
+	err := s.tx(ctx, func(ctx context.Context) error {
 		if _, err := s.w.deactivateSessions.ExecContext(ctx, ses.UserID, ses.Key); err != nil {
 			return err
 		}
@@ -67,8 +68,9 @@ func (s *Store) CreateSession(ctx context.Context, ses engine.Session) error {
 
 // GetSession returns a session by id; ErrNotFound when there is none.
 func (s *Store) GetSession(ctx context.Context, id string) (engine.Session, error) {
-	if s.closed.Load() {
-		return engine.Session{}, ErrClosed
+	ctx, err := s.readCtx(ctx)
+	if err != nil {
+		return engine.Session{}, err
 	}
 	ses, err := scanSession(s.r.getSession.QueryRowContext(ctx, id))
 	if errors.Is(err, sql.ErrNoRows) {
@@ -87,7 +89,7 @@ func (s *Store) UpdateSession(ctx context.Context, ses engine.Session) error {
 		return errors.New("sqlite: update session: id is empty")
 	}
 	var n int64
-	err := s.write(ctx, func() error {
+	err := s.write(ctx, func(ctx context.Context) error {
 		res, err := s.w.updateSession.ExecContext(ctx, ses.Model, ses.Summary, ses.SummaryThrough,
 			micros(s.stamp(ses.UpdatedAt)), ses.ID)
 		if err != nil {

@@ -16,7 +16,7 @@ const (
 		model, summary, summary_through, created_at, updated_at`
 	inboxCols = `id, channel, message_id, conversation, thread, sender_id, sender_name, direct, mentioned,
 		text, attachments, meta, received_at, COALESCE(user_id, ''), COALESCE(session_id, ''), status, created_at`
-	historyCols = `seq, session_id, COALESCE(inbound_id, 0), role, content, tool_calls, tool_call_id, name, created_at`
+	historyCols = `seq, COALESCE(inbound_id, 0), role, content, tool_calls, tool_call_id, name, created_at`
 	outboxCols  = `id, kind, channel, conversation, thread, reply_to, text, delta, final, error,
 		COALESCE(inbound_id, 0), meta`
 	auditCols = `id, time, kind, user_id, session_id, tool, input, output, outcome, error,
@@ -39,7 +39,8 @@ type writeStmts struct {
 	deactivateSessions, insertSession    *sql.Stmt
 	updateSession                        *sql.Stmt
 	insertInbound, inboundByMessage      *sql.Stmt
-	finishInbound, appendHistory         *sql.Stmt
+	finishInbound, finishInboundSession  *sql.Stmt
+	appendHistory                        *sql.Stmt
 	insertOutbox, markDelivered          *sql.Stmt
 	insertAudit                          *sql.Stmt
 	putSecret, deleteSecret, touchSecret *sql.Stmt
@@ -77,10 +78,12 @@ func (w *writeStmts) defs() []stmtDef {
 			sender_name, direct, mentioned, text, attachments, meta, received_at, user_id, session_id,
 			status, created_at, updated_at)
 			VALUES (?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?)
-			ON CONFLICT (channel, message_id) DO NOTHING
-			RETURNING id`},
+			ON CONFLICT (channel, message_id) DO NOTHING`},
 		{&w.inboundByMessage, `SELECT ` + inboxCols + ` FROM inbox WHERE channel = ? AND message_id = ?`},
 		{&w.finishInbound, `UPDATE inbox SET status = ?, input_tokens = input_tokens + ?,
+			output_tokens = output_tokens + ?, updated_at = ?
+			WHERE id = ?`},
+		{&w.finishInboundSession, `UPDATE inbox SET status = ?, input_tokens = input_tokens + ?,
 			output_tokens = output_tokens + ?, updated_at = ?
 			WHERE id = ?
 			RETURNING COALESCE(session_id, '')`},
@@ -147,8 +150,9 @@ func (r *readStmts) defs() []stmtDef {
 		{&r.listAllSessions, `SELECT ` + sessionCols + ` FROM sessions
 			ORDER BY updated_at DESC, rowid DESC LIMIT ?`},
 
-		{&r.pendingInbound, `SELECT ` + inboxCols + ` FROM inbox WHERE status = 'pending' ORDER BY id`},
-		{&r.pendingInboundForSession, `SELECT ` + inboxCols + ` FROM inbox
+		{&r.pendingInbound, `SELECT ` + inboxCols + ` FROM inbox INDEXED BY inbox_pending
+			WHERE status = 'pending' ORDER BY id`},
+		{&r.pendingInboundForSession, `SELECT ` + inboxCols + ` FROM inbox INDEXED BY inbox_pending
 			WHERE session_id = ? AND status = 'pending' AND id > ? ORDER BY id`},
 		{&r.getInbound, `SELECT ` + inboxCols + ` FROM inbox WHERE id = ?`},
 

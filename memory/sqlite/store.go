@@ -9,13 +9,18 @@
 // next opener replays); only a power loss may drop the last commits.
 //
 // All writes go through one dedicated connection, serialised by a
-// semaphore that honours the caller's context, and every write transaction
-// begins IMMEDIATE. Goroutines of this process therefore queue in Go rather
-// than in SQLite's busy handler and never see SQLITE_BUSY; another process
-// on the same file (a CLI command next to a running server) waits up to
-// Options.BusyTimeout. Reads use a separate small pool of query-only
-// connections, which WAL lets run concurrently with the writer. Every
-// statement is prepared once at Open.
+// semaphore, and every write transaction begins IMMEDIATE. Goroutines of
+// this process therefore queue in Go rather than in SQLite's busy handler
+// and never see SQLITE_BUSY; another process on the same file (a CLI
+// command next to a running server) waits up to Options.BusyTimeout. Reads
+// use a separate small pool of query-only connections, which WAL lets run
+// concurrently with the writer. Every statement is prepared once at Open.
+//
+// A call checks its context before it starts and while it waits for the
+// writer; once its statements run they complete (every statement is
+// bounded by an index, microseconds long), so a cancelled caller never
+// interrupts a transaction half-way, and the driver is never handed a
+// cancellable context, which would cost a watcher goroutine per statement.
 //
 // The schema is versioned by goose migrations embedded from migrations/*.sql
 // and applied at Open. Times are stored as microseconds since the Unix epoch
@@ -135,6 +140,9 @@ func (s *Store) acquire(ctx context.Context) error {
 	if s.closed.Load() {
 		return ErrClosed
 	}
+	if err := ctx.Err(); err != nil {
+		return err
+	}
 	select {
 	case s.wsem <- struct{}{}:
 	case <-ctx.Done():
@@ -150,26 +158,28 @@ func (s *Store) acquire(ctx context.Context) error {
 func (s *Store) release() { <-s.wsem }
 
 // write runs fn alone on the writer connection, outside a transaction
-// (fn issues one statement, which SQLite makes atomic).
-func (s *Store) write(ctx context.Context, fn func() error) error {
+// (fn issues one statement, which SQLite makes atomic). fn gets the
+// context for its statements, which cannot be cancelled.
+func (s *Store) write(ctx context.Context, fn func(context.Context) error) error {
 	if err := s.acquire(ctx); err != nil {
 		return err
 	}
 	defer s.release()
-	return fn()
+	return fn(context.Background())
 }
 
 // tx runs fn inside BEGIN IMMEDIATE ... COMMIT on the writer connection,
 // rolling back when fn or the commit fails.
-func (s *Store) tx(ctx context.Context, fn func() error) error {
+func (s *Store) tx(ctx context.Context, fn func(context.Context) error) error {
 	if err := s.acquire(ctx); err != nil {
 		return err
 	}
 	defer s.release()
+	ctx = context.Background()
 	if _, err := s.w.begin.ExecContext(ctx); err != nil {
 		return fmt.Errorf("begin: %w", err)
 	}
-	err := fn()
+	err := fn(ctx)
 	if err == nil {
 		if _, err = s.w.commit.ExecContext(ctx); err != nil {
 			err = fmt.Errorf("commit: %w", err)
@@ -177,13 +187,25 @@ func (s *Store) tx(ctx context.Context, fn func() error) error {
 			return nil
 		}
 	}
-	// An interrupted statement may already have rolled the transaction
-	// back, in which case ROLLBACK fails harmlessly; any other failure
-	// leaves the connection unusable, which is worth a log line.
-	if _, rerr := s.w.rollback.ExecContext(context.WithoutCancel(ctx)); rerr != nil && !isNoTransaction(rerr) {
+	// A failed COMMIT may already have ended the transaction, in which
+	// case ROLLBACK fails harmlessly; any other failure leaves the
+	// connection unusable, which is worth a log line.
+	if _, rerr := s.w.rollback.ExecContext(ctx); rerr != nil && !isNoTransaction(rerr) {
 		s.log.Error("sqlite rollback failed", "err", rerr)
 	}
 	return err
+}
+
+// readCtx checks that a read may start and returns the context for its
+// statement, which cannot be cancelled.
+func (s *Store) readCtx(ctx context.Context) (context.Context, error) {
+	if s.closed.Load() {
+		return nil, ErrClosed
+	}
+	if err := ctx.Err(); err != nil {
+		return nil, err
+	}
+	return context.Background(), nil
 }
 
 // stamp returns t, or the store's clock when t is zero.

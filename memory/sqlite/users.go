@@ -26,7 +26,7 @@ func (s *Store) CreateUser(ctx context.Context, u engine.User) error {
 	if err := validateUser(u); err != nil {
 		return fmt.Errorf("sqlite: create user: %w", err)
 	}
-	err := s.write(ctx, func() error {
+	err := s.write(ctx, func(ctx context.Context) error {
 		_, err := s.w.createUser.ExecContext(ctx, u.ID, u.Name, string(u.Role), u.Timezone, micros(s.stamp(u.CreatedAt)))
 		return err
 	})
@@ -41,8 +41,9 @@ func (s *Store) CreateUser(ctx context.Context, u engine.User) error {
 
 // GetUser returns a user; ErrNotFound when there is none.
 func (s *Store) GetUser(ctx context.Context, id string) (engine.User, error) {
-	if s.closed.Load() {
-		return engine.User{}, ErrClosed
+	ctx, err := s.readCtx(ctx)
+	if err != nil {
+		return engine.User{}, err
 	}
 	u, err := scanUser(s.r.getUser.QueryRowContext(ctx, id))
 	if errors.Is(err, sql.ErrNoRows) {
@@ -61,7 +62,7 @@ func (s *Store) UpdateUser(ctx context.Context, u engine.User) error {
 		return fmt.Errorf("sqlite: update user: %w", err)
 	}
 	var n int64
-	err := s.write(ctx, func() error {
+	err := s.write(ctx, func(ctx context.Context) error {
 		res, err := s.w.updateUser.ExecContext(ctx, u.Name, string(u.Role), u.Timezone, u.ID)
 		if err != nil {
 			return err
@@ -97,7 +98,7 @@ func (s *Store) LinkIdentity(ctx context.Context, id engine.Identity) error {
 	case id.UserID == "":
 		return fmt.Errorf("sqlite: link identity %s/%s: user id is empty", id.Channel, id.PlatformID)
 	}
-	err := s.write(ctx, func() error {
+	err := s.write(ctx, func(ctx context.Context) error {
 		var owner string
 		err := s.w.linkIdentity.QueryRowContext(ctx, id.Channel, id.PlatformID, id.UserID, id.DisplayName,
 			micros(s.stamp(id.CreatedAt))).Scan(&owner)
@@ -117,8 +118,9 @@ func (s *Store) LinkIdentity(ctx context.Context, id engine.Identity) error {
 
 // IdentityFor finds who a platform sender is; ErrNotFound if unknown.
 func (s *Store) IdentityFor(ctx context.Context, channel, platformID string) (engine.Identity, error) {
-	if s.closed.Load() {
-		return engine.Identity{}, ErrClosed
+	ctx, err := s.readCtx(ctx)
+	if err != nil {
+		return engine.Identity{}, err
 	}
 	id, err := scanIdentity(s.r.identityFor.QueryRowContext(ctx, channel, platformID))
 	if errors.Is(err, sql.ErrNoRows) {
@@ -168,8 +170,9 @@ func scanIdentity(r scanner) (engine.Identity, error) {
 
 // queryAll runs a reader statement and scans every row.
 func queryAll[T any](ctx context.Context, s *Store, st *sql.Stmt, scan func(scanner) (T, error), args ...any) ([]T, error) {
-	if s.closed.Load() {
-		return nil, ErrClosed
+	ctx, err := s.readCtx(ctx)
+	if err != nil {
+		return nil, err
 	}
 	rows, err := st.QueryContext(ctx, args...)
 	if err != nil {

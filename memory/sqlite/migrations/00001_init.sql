@@ -7,8 +7,13 @@
 --   * user ids and session ids are TEXT (engine.NewID); tables added later
 --     (documents, chunks and their FTS5/vector indexes, routines, heartbeat
 --     runs, API tokens) reference users(id) and sessions(id) the same way;
---   * ids handed outside the process (inbox, outbox) use AUTOINCREMENT so
---     that a deleted row's id is never reused;
+--   * integer ids are rowids (max + 1), not AUTOINCREMENT, which would cost
+--     a write of sqlite_sequence per insert; ids handed outside the process
+--     (inbox, outbox: adapters use outbox ids as idempotency keys) are
+--     therefore never reused only while the newest row is kept, so a
+--     retention job must never delete the newest row of these tables;
+--   * optional text that is usually empty is NULL rather than '' where a
+--     hot read path selects it (reading NULL is cheaper);
 --   * every table is STRICT.
 
 -- +goose Up
@@ -68,7 +73,7 @@ CREATE INDEX sessions_user_updated ON sessions (user_id, updated_at);
 CREATE INDEX sessions_updated ON sessions (updated_at);
 
 CREATE TABLE inbox (
-    id            INTEGER PRIMARY KEY AUTOINCREMENT,
+    id            INTEGER PRIMARY KEY,
     channel       TEXT NOT NULL,
     message_id    TEXT NOT NULL,
     conversation  TEXT NOT NULL DEFAULT '',
@@ -90,8 +95,9 @@ CREATE TABLE inbox (
     updated_at    INTEGER NOT NULL,
     UNIQUE (channel, message_id)
 ) STRICT;
-CREATE INDEX inbox_pending ON inbox (id) WHERE status = 'pending';
-CREATE INDEX inbox_pending_session ON inbox (session_id, id) WHERE status = 'pending';
+-- Only pending rows: PendingInbound scans it whole (INDEXED BY), per
+-- session lookups seek it.
+CREATE INDEX inbox_pending ON inbox (session_id, id) WHERE status = 'pending';
 
 CREATE TABLE history (
     id           INTEGER PRIMARY KEY,
@@ -100,15 +106,15 @@ CREATE TABLE history (
     inbound_id   INTEGER REFERENCES inbox (id),
     role         TEXT NOT NULL CHECK (role IN ('system', 'user', 'assistant', 'tool')),
     content      TEXT NOT NULL DEFAULT '',
-    tool_calls   TEXT, -- JSON array of engine.ToolCall
-    tool_call_id TEXT NOT NULL DEFAULT '',
-    name         TEXT NOT NULL DEFAULT '',
+    tool_calls   TEXT, -- JSON array of engine.ToolCall, NULL when none
+    tool_call_id TEXT, -- NULL when empty
+    name         TEXT, -- NULL when empty
     created_at   INTEGER NOT NULL,
     UNIQUE (session_id, seq)
 ) STRICT;
 
 CREATE TABLE outbox (
-    id           INTEGER PRIMARY KEY AUTOINCREMENT,
+    id           INTEGER PRIMARY KEY,
     kind         INTEGER NOT NULL,
     channel      TEXT NOT NULL,
     conversation TEXT NOT NULL DEFAULT '',
