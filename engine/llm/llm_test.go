@@ -414,3 +414,27 @@ func BenchmarkClientChat(b *testing.B) {
 		}
 	}
 }
+
+func TestVendorEnvironmentIsIgnored(t *testing.T) {
+	t.Setenv("OPENAI_API_KEY", "sk-from-env")
+	t.Setenv("OPENAI_BASE_URL", "http://127.0.0.1:1/v1")
+	t.Setenv("ANTHROPIC_API_KEY", "sk-ant-from-env")
+	t.Setenv("ANTHROPIC_BASE_URL", "http://127.0.0.1:1")
+	o := fakellm.NewOpenAI(t)
+	a := fakellm.NewAnthropic(t)
+	for _, cfg := range []llm.Config{openaiCfg(o, "o"), anthropicCfg(a, "a")} {
+		c, err := llm.New(cfg, nil, llm.Options{})
+		if err != nil {
+			t.Fatal(err)
+		}
+		if _, err := c.Chat(context.Background(), ask("hi")); err != nil {
+			t.Fatalf("%s: %v", cfg.Name, err)
+		}
+	}
+	if k := o.Requests()[0].APIKey; k != "" {
+		t.Errorf("openai sent key %q from the environment", k)
+	}
+	if k := a.Requests()[0].APIKey; k != "" {
+		t.Errorf("anthropic sent key %q from the environment", k)
+	}
+}

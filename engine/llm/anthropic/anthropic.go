@@ -74,15 +74,15 @@ func New(s provider.Settings) (*Client, error) {
 	if s.APIKey != "" {
 		opts = append(opts, option.WithAPIKey(s.APIKey))
 	}
-	max := s.MaxTokens
-	if max == 0 {
-		max = DefaultMaxTokens
+	maxTokens := s.MaxTokens
+	if maxTokens == 0 {
+		maxTokens = DefaultMaxTokens
 	}
 	return &Client{
 		svc:     anthropic.NewMessageService(opts...),
 		name:    name,
 		model:   s.Model,
-		max:     max,
+		max:     maxTokens,
 		timeout: s.Timeout,
 		now:     s.Clock(),
 	}, nil

@@ -23,7 +23,9 @@ func newClient(t testing.TB, f *fakellm.Anthropic, key string) *anthropic.Client
 	return c
 }
 
-func user(text string) engine.ChatMessage { return engine.ChatMessage{Role: engine.RoleUser, Content: text} }
+func user(text string) engine.ChatMessage {
+	return engine.ChatMessage{Role: engine.RoleUser, Content: text}
+}
 
 func TestPlainAnswer(t *testing.T) {
 	f := fakellm.NewAnthropic(t)

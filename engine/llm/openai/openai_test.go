@@ -24,7 +24,9 @@ func newClient(t testing.TB, f *fakellm.OpenAI, key string) *openai.Client {
 	return c
 }
 
-func user(text string) engine.ChatMessage { return engine.ChatMessage{Role: engine.RoleUser, Content: text} }
+func user(text string) engine.ChatMessage {
+	return engine.ChatMessage{Role: engine.RoleUser, Content: text}
+}
 
 func TestPlainAnswer(t *testing.T) {
 	f := fakellm.NewOpenAI(t)

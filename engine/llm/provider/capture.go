@@ -17,7 +17,8 @@ import (
 // the same function type). A Capture is used for one call only.
 type Capture struct {
 	// Stream is true for a streamed call (text/event-stream expected).
-	Stream   bool
+	Stream bool
+	// Provider names the provider in the errors built from this call.
 	Provider string
 
 	status int
