@@ -1,0 +1,229 @@
+package main
+
+import (
+	"bytes"
+	"encoding/json"
+	"fmt"
+	"net"
+	"net/http"
+	"os"
+	"os/exec"
+	"strconv"
+	"strings"
+	"sync/atomic"
+	"syscall"
+	"testing"
+	"time"
+
+	"github.com/hearthbot/hearth/adapters/webhook"
+	"github.com/hearthbot/hearth/internal/fakellm"
+)
+
+const procToken = "process-test-token-0123"
+
+func freePort(t testing.TB) string {
+	t.Helper()
+	l, err := net.Listen("tcp", "127.0.0.1:0")
+	if err != nil {
+		t.Fatal(err)
+	}
+	addr := l.Addr().String()
+	_ = l.Close()
+	return addr
+}
+
+// server is a `hearth serve` process.
+type server struct {
+	cmd    *exec.Cmd
+	base   string
+	stderr *bytes.Buffer
+}
+
+func startServer(t testing.TB, env []string, addr string) *server {
+	t.Helper()
+	cmd := exec.Command(binary, "serve")
+	cmd.Env = env
+	var errb bytes.Buffer
+	cmd.Stderr = &errb
+	if err := cmd.Start(); err != nil {
+		t.Fatal(err)
+	}
+	s := &server{cmd: cmd, base: "http://" + addr, stderr: &errb}
+	t.Cleanup(func() {
+		if cmd.ProcessState == nil {
+			_ = cmd.Process.Kill()
+			_ = cmd.Wait()
+		}
+	})
+	waitReady(t, s.base)
+	return s
+}
+
+// waitReady polls /readyz until it answers 200 or a deadline passes.
+func waitReady(t testing.TB, base string) {
+	t.Helper()
+	deadline := time.Now().Add(20 * time.Second)
+	tick := time.NewTicker(2 * time.Millisecond)
+	defer tick.Stop()
+	for {
+		resp, err := http.Get(base + "/readyz")
+		if err == nil {
+			resp.Body.Close()
+			if resp.StatusCode == http.StatusOK {
+				return
+			}
+		}
+		if time.Now().After(deadline) {
+			t.Fatalf("server at %s never became ready", base)
+		}
+		<-tick.C
+	}
+}
+
+func postJSON(t testing.TB, base string, req webhook.MessageRequest) (int, webhook.MessageResponse) {
+	t.Helper()
+	body, _ := json.Marshal(req)
+	hr, _ := http.NewRequest(http.MethodPost, base+"/v1/messages", bytes.NewReader(body))
+	hr.Header.Set("Authorization", "Bearer "+procToken)
+	resp, err := http.DefaultClient.Do(hr)
+	if err != nil {
+		t.Fatal(err)
+	}
+	defer resp.Body.Close()
+	var out webhook.MessageResponse
+	_ = json.NewDecoder(resp.Body).Decode(&out)
+	return resp.StatusCode, out
+}
+
+func serveEnv(t testing.TB, llmURL, addr string) []string {
+	env := []string{
+		"HOME=" + t.TempDir(), "PATH=" + os.Getenv("PATH"),
+		"HEARTH_HOME=" + t.TempDir(),
+		"HEARTH_LLM__PROVIDER=openai", "HEARTH_LLM__BASE_URL=" + llmURL, "HEARTH_LLM__MODEL=fake", "HEARTH_LLM__MAX_RETRIES=0",
+		"HEARTH_CHANNELS__WEBHOOK__ENABLED=true",
+		"HEARTH_CHANNELS__WEBHOOK__LISTEN=" + addr,
+		"HEARTH_CHANNELS__WEBHOOK__TOKEN=" + procToken,
+		"HEARTH_CHANNELS__WEBHOOK__HMAC_SECRET=process-test-secret-0123",
+		"HEARTH_CHANNELS__WEBHOOK__ALLOWLIST=alice",
+		"HEARTH_CHANNELS__WEBHOOK__ALLOW_LOOPBACK_CALLBACKS=true",
+	}
+	return env
+}
+
+// TestKillNineBetweenAcceptanceAndReplyLosesNothing accepts a message,
+// kills the process with SIGKILL while the model is thinking, restarts,
+// and checks that the message is answered exactly once.
+func TestKillNineBetweenAcceptanceAndReplyLosesNothing(t *testing.T) {
+	llm := fakellm.NewOpenAI(t)
+	arrived := make(chan struct{})
+	var calls atomic.Int32
+	llm.SetResponder(func(req fakellm.Request) fakellm.Reply {
+		if calls.Add(1) == 1 {
+			close(arrived)
+			return fakellm.Reply{Hang: true}
+		}
+		return fakellm.EchoLast()(req)
+	})
+	cbs, cbURL := newCallbacks(t)
+	addr := freePort(t)
+	env := serveEnv(t, llm.BaseURL(), addr)
+
+	first := startServer(t, env, addr)
+	code, _ := postJSON(t, first.base, webhook.MessageRequest{User: "alice", ID: "k1", Text: "remember me", CallbackURL: cbURL})
+	if code != http.StatusAccepted {
+		t.Fatalf("accept: %d", code)
+	}
+	select {
+	case <-arrived:
+	case <-time.After(20 * time.Second):
+		t.Fatal("the model never received the message")
+	}
+	if err := first.cmd.Process.Signal(syscall.SIGKILL); err != nil {
+		t.Fatal(err)
+	}
+	_ = first.cmd.Wait()
+
+	second := startServer(t, env, addr)
+	select {
+	case <-cbs.got:
+	case <-time.After(30 * time.Second):
+		t.Fatalf("no answer after restart; server log:\n%s", second.stderr)
+	}
+	// A later message is answered too, and k1 has still one answer.
+	code, resp := postJSON(t, second.base, webhook.MessageRequest{User: "alice", ID: "k2", Text: "and now"})
+	if code != http.StatusOK || resp.Reply != "echo: and now" {
+		t.Fatalf("second message: %d %+v", code, resp)
+	}
+	if got := cbs.texts("k1"); len(got) != 1 || got[0] != "echo: remember me" {
+		t.Fatalf("answers to k1: %q", got)
+	}
+	if n := calls.Load(); n != 3 {
+		t.Fatalf("model calls %d, want 3 (hung, recovered, second)", n)
+	}
+	// Graceful stop on SIGTERM exits 0.
+	if err := second.cmd.Process.Signal(syscall.SIGTERM); err != nil {
+		t.Fatal(err)
+	}
+	if err := second.cmd.Wait(); err != nil {
+		t.Fatalf("SIGTERM exit: %v\n%s", err, second.stderr)
+	}
+}
+
+// BenchmarkStartToReady measures process start until /readyz answers 200
+// (embedded store on a fresh home, webhook on loopback), and reports the
+// resident memory of the idle process.
+func BenchmarkStartToReady(b *testing.B) {
+	llm := fakellm.NewOpenAI(b)
+	var rss []float64
+	b.ResetTimer()
+	for range b.N {
+		b.StopTimer()
+		addr := freePort(b)
+		env := serveEnv(b, llm.BaseURL(), addr)
+		b.StartTimer()
+		start := time.Now()
+		cmd := exec.Command(binary, "serve")
+		cmd.Env = env
+		if err := cmd.Start(); err != nil {
+			b.Fatal(err)
+		}
+		waitReady(b, "http://"+addr)
+		b.ReportMetric(float64(time.Since(start).Microseconds())/1000, "ms-to-ready")
+		b.StopTimer()
+		if kb, err := vmRSS(cmd.Process.Pid); err == nil {
+			rss = append(rss, float64(kb)/1024)
+		}
+		_ = cmd.Process.Signal(syscall.SIGTERM)
+		_ = cmd.Wait()
+		b.StartTimer()
+	}
+	if len(rss) > 0 {
+		b.ReportMetric(median(rss), "idle-RSS-MiB")
+	}
+}
+
+func vmRSS(pid int) (int, error) {
+	raw, err := os.ReadFile(fmt.Sprintf("/proc/%d/status", pid))
+	if err != nil {
+		return 0, err
+	}
+	for _, line := range strings.Split(string(raw), "\n") {
+		if rest, ok := strings.CutPrefix(line, "VmRSS:"); ok {
+			return strconv.Atoi(strings.TrimSpace(strings.TrimSuffix(strings.TrimSpace(rest), "kB")))
+		}
+	}
+	return 0, fmt.Errorf("no VmRSS")
+}
+
+func median(xs []float64) float64 {
+	s := append([]float64(nil), xs...)
+	for i := range s {
+		for j := i + 1; j < len(s); j++ {
+			if s[j] < s[i] {
+				s[i], s[j] = s[j], s[i]
+			}
+		}
+	}
+	return s[len(s)/2]
+}
+
