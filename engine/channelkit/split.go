@@ -74,7 +74,9 @@ func Split(text string, opt SplitOptions) []string {
 		if i >= n {
 			break
 		}
-		end := packChunk(pieces, i, limit, measure)
+		var end int
+		end, pieces = packChunk(pieces, i, limit, measure)
+		n = len(pieces)
 		if c := renderChunk(pieces[i:end]); c != "" {
 			chunks = append(chunks, c)
 		}
@@ -83,8 +85,10 @@ func Split(text string, opt SplitOptions) []string {
 	return chunks
 }
 
-// packChunk returns the end (exclusive) of the chunk starting at i.
-func packChunk(pieces []piece, i, limit int, measure func(string) int) int {
+// packChunk returns the end (exclusive) of the chunk starting at i. When
+// no good break exists it fills the chunk by cutting the next line, and
+// returns the pieces with that line cut in two.
+func packChunk(pieces []piece, i, limit int, measure func(string) int) (int, []piece) {
 	n := len(pieces)
 	size := 0
 	if pieces[i].reopen() {
@@ -112,7 +116,7 @@ func packChunk(pieces []piece, i, limit int, measure func(string) int) int {
 		cands = append(cands, cand{end: j + 1, size: size + suffix})
 	}
 	if j >= n {
-		return n
+		return n, pieces
 	}
 	best, bestRank := len(cands)-1, -1
 	for k, c := range cands {
@@ -123,7 +127,29 @@ func packChunk(pieces []piece, i, limit int, measure func(string) int) int {
 			best, bestRank = k, r
 		}
 	}
-	return cands[best].end
+	if bestRank < 0 {
+		// Every break leaves the chunk less than half full: fill it with
+		// the head of the next line instead.
+		next := pieces[j]
+		room := limit - size - 1
+		if next.cont {
+			room++
+		}
+		if next.openAfter() {
+			room -= 1 + measure(next.closer)
+		}
+		if (next.kind == pieceText || next.kind == pieceCode) && room >= 8 {
+			parts := cutLine(next.text, room, measure, next.kind == pieceText)
+			if len(parts) > 1 {
+				head, tail := next, next
+				head.text = parts[0]
+				tail.text, tail.cont = strings.Join(parts[1:], ""), true
+				pieces = append(pieces[:j], append([]piece{head, tail}, pieces[j+1:]...)...)
+				return j + 1, pieces
+			}
+		}
+	}
+	return cands[best].end, pieces
 }
 
 // breakRank scores a break before pieces[end]: 3 paragraph boundary, 2 line

@@ -36,6 +36,12 @@ func TestSplitTable(t *testing.T) {
 			want:  []string{"one two three four", "five six seven eight"},
 		},
 		{
+			name:  "a short paragraph then a long line: the chunk is filled",
+			text:  "Hi\n\nalpha beta gamma delta epsilon",
+			limit: 20,
+			want:  []string{"Hi\n\nalpha beta", "gamma delta epsilon"},
+		},
+		{
 			name:  "code block closed and reopened with its language",
 			text:  "```go\nline1()\nline2()\nline3()\n```",
 			limit: 30,

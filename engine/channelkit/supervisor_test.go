@@ -201,3 +201,14 @@ func TestHealthRecords(t *testing.T) {
 		t.Fatalf("snapshot = %+v", s)
 	}
 }
+
+func TestRecentForgetsOldest(t *testing.T) {
+	r := channelkit.NewRecent(2)
+	if !r.Add("a") || !r.Add("b") || r.Add("a") {
+		t.Fatal("Add reports wrong novelty")
+	}
+	r.Add("c") // evicts a
+	if r.Contains("a") || !r.Contains("b") || !r.Contains("c") {
+		t.Fatal("eviction order wrong")
+	}
+}

@@ -19,10 +19,10 @@ var entityRe = regexp.MustCompile(`^&(lt|gt|amp|quot|#[0-9]{1,7}|#x[0-9a-fA-F]{1
 
 var tagRe = regexp.MustCompile(`^<(/?)([a-z-]+)((?:\s+[a-z-]+(?:="[^"<>]*")?)*)\s*>`)
 
-// parseHTML checks text the way Telegram's HTML parse mode does and returns
+// ParseHTML checks text the way Telegram's HTML parse mode does and returns
 // the visible text: every <, > and & outside a tag must be an entity, only
 // the supported tags may appear, and they must nest properly.
-func parseHTML(text string) (string, error) {
+func ParseHTML(text string) (string, error) {
 	var out strings.Builder
 	var stack []string
 	for i := 0; i < len(text); {

@@ -121,7 +121,7 @@ func checkText(p map[string]string) (string, int, string) {
 	switch p["parse_mode"] {
 	case "":
 	case "HTML":
-		v, err := parseHTML(text)
+		v, err := ParseHTML(text)
 		if err != nil {
 			return "", http.StatusBadRequest, "Bad Request: can't parse entities: " + err.Error()
 		}

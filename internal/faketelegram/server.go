@@ -7,6 +7,7 @@ package faketelegram
 
 import (
 	"encoding/json"
+	"errors"
 	"fmt"
 	"io"
 	"mime"
@@ -136,6 +137,7 @@ func (s *Server) AddUpdate(update map[string]any) int64 {
 		id = s.nextUpdate
 		update["update_id"] = id
 	}
+	s.nextUpdate = max(s.nextUpdate, id)
 	raw, err := json.Marshal(update)
 	if err != nil {
 		panic(fmt.Sprintf("faketelegram: update does not marshal: %v", err))
@@ -151,6 +153,7 @@ func (s *Server) AddRawUpdate(id int64, raw string) {
 	s.mu.Lock()
 	defer s.mu.Unlock()
 	s.pending = append(s.pending, queued{id: id, raw: json.RawMessage(raw)})
+	s.nextUpdate = max(s.nextUpdate, id)
 	s.notifyLocked()
 }
 
@@ -447,6 +450,9 @@ func readParams(r *http.Request) (map[string]string, error) {
 		}
 	case "multipart/form-data":
 		if err := r.ParseMultipartForm(10 << 20); err != nil {
+			if r.ContentLength == 0 || errors.Is(err, io.EOF) {
+				return params, nil // a method without parameters
+			}
 			return nil, err
 		}
 		for k, v := range r.MultipartForm.Value {
