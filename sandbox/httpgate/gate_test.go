@@ -237,7 +237,9 @@ func itoa(n int) string { return strconv.Itoa(n) }
 func TestRedirects(t *testing.T) {
 	t.Run("to a non-allowlisted host", func(t *testing.T) {
 		f := newFixture(t, apiCaps)
-		f.api.h = func(w http.ResponseWriter, r *http.Request) { http.Redirect(w, r, "https://evil.test/steal", http.StatusFound) }
+		f.api.h = func(w http.ResponseWriter, r *http.Request) {
+			http.Redirect(w, r, "https://evil.test/steal", http.StatusFound)
+		}
 		_, recs, err := f.do(t, httpgate.Request{Method: "GET", URL: "https://api.example.com/v1/x"})
 		wantBlocked(t, err, httpgate.StageRedirect, "redirect refused")
 		if f.evil.count() != 0 || len(recs) != 2 {
