@@ -6,28 +6,13 @@ import (
 	"fmt"
 	"strconv"
 	"strings"
-	"sync"
-	"time"
 
 	"github.com/go-telegram/bot"
 	"github.com/go-telegram/bot/models"
 
 	"github.com/hearthbot/hearth/engine"
+	"github.com/hearthbot/hearth/engine/channelkit"
 )
-
-// stream is an answer being streamed by edits: the messages it occupies
-// (more than one once it outgrows 4096 characters) and what each shows.
-type stream struct {
-	mu       sync.Mutex
-	to       engine.Address
-	ids      []int
-	chunks   []string // Markdown currently shown by each message
-	lastEdit time.Time
-	touched  time.Time
-}
-
-// streamTTL bounds how long an unfinished stream's state is kept.
-const streamTTL = time.Hour
 
 // Send delivers a reply, notice or the first text of a streamed answer;
 // typing events show "typing…"; status lines are not shown on Telegram.
@@ -43,7 +28,7 @@ func (c *Channel) Send(ctx context.Context, msg engine.Outbound) (engine.SentMes
 	}
 	chunks := splitMarkdown(msg.Text)
 	replyTo := replyToID(msg.To.ReplyTo)
-	st := &stream{to: msg.To}
+	var ids []string
 	for i, chunk := range chunks {
 		r := 0
 		if i == 0 {
@@ -54,19 +39,13 @@ func (c *Channel) Send(ctx context.Context, msg engine.Outbound) (engine.SentMes
 			if i == 0 {
 				return engine.SentMessage{}, err
 			}
-			return engine.SentMessage{ID: messageKey(msg.To.Conversation, st.ids[0])}, fmt.Errorf("telegram: part %d of %d: %w", i+1, len(chunks), err)
+			return engine.SentMessage{ID: msg.To.Conversation + ":" + ids[0]}, fmt.Errorf("telegram: part %d of %d: %w", i+1, len(chunks), err)
 		}
-		st.ids = append(st.ids, id)
-		st.chunks = append(st.chunks, chunk)
+		ids = append(ids, strconv.Itoa(id))
 	}
-	sent := engine.SentMessage{ID: messageKey(msg.To.Conversation, st.ids[0])}
+	sent := engine.SentMessage{ID: msg.To.Conversation + ":" + ids[0]}
 	if msg.Kind == engine.KindDelta && !msg.Final {
-		now := c.clock.Now()
-		st.lastEdit, st.touched = now, now
-		c.mu.Lock()
-		c.sweepStreamsLocked(now)
-		c.streams[sent.ID] = st
-		c.mu.Unlock()
+		c.streams.Begin(sent.ID, ids, chunks)
 	}
 	return sent, nil
 }
@@ -77,45 +56,26 @@ func (c *Channel) Send(ctx context.Context, msg engine.Outbound) (engine.SentMes
 // new messages.
 func (c *Channel) Edit(ctx context.Context, sent engine.SentMessage, msg engine.Outbound) error {
 	final := msg.Final || msg.Kind == engine.KindReply || msg.Kind == engine.KindNotice
-	st, err := c.streamFor(sent, msg.To)
-	if err != nil {
-		return err
-	}
-	st.mu.Lock()
-	defer st.mu.Unlock()
-	now := c.clock.Now()
-	st.touched = now
-	if !final && now.Sub(st.lastEdit) < c.cfg.EditInterval {
-		return nil
+	conv, first, ok := strings.Cut(sent.ID, ":")
+	if _, err := strconv.Atoi(first); !ok || err != nil {
+		return fmt.Errorf("telegram: cannot edit %q: not a message this channel sent", sent.ID)
 	}
 	if strings.TrimSpace(msg.Text) == "" {
 		return nil
 	}
-	for i, chunk := range splitMarkdown(msg.Text) {
-		if i < len(st.ids) {
-			if st.chunks[i] == chunk {
-				continue
-			}
-			if err := c.editChunk(ctx, st.to, st.ids[i], chunk); err != nil {
-				return err
-			}
-			st.chunks[i] = chunk
-			continue
-		}
-		id, err := c.sendChunk(ctx, st.to, chunk, 0)
-		if err != nil {
-			return err
-		}
-		st.ids = append(st.ids, id)
-		st.chunks = append(st.chunks, chunk)
+	to := msg.To
+	to.Conversation = conv
+	ops := channelkit.EditOps{
+		Post: func(ctx context.Context, chunk string) (string, error) {
+			id, err := c.sendChunk(ctx, to, chunk, 0)
+			return strconv.Itoa(id), err
+		},
+		Edit: func(ctx context.Context, id, chunk string) error {
+			n, _ := strconv.Atoi(id)
+			return c.editChunk(ctx, to, n, chunk)
+		},
 	}
-	st.lastEdit = c.clock.Now()
-	if final {
-		c.mu.Lock()
-		delete(c.streams, sent.ID)
-		c.mu.Unlock()
-	}
-	return nil
+	return c.streams.Update(ctx, sent.ID, first, splitMarkdown(msg.Text), final, ops)
 }
 
 // Typing shows "typing…" in the conversation (Telegram shows it for about
@@ -132,41 +92,6 @@ func (c *Channel) Typing(ctx context.Context, to engine.Address) error {
 		return fmt.Errorf("telegram: sendChatAction: %w", err)
 	}
 	return nil
-}
-
-func (c *Channel) streamFor(sent engine.SentMessage, to engine.Address) (*stream, error) {
-	c.mu.Lock()
-	defer c.mu.Unlock()
-	if st, ok := c.streams[sent.ID]; ok {
-		return st, nil
-	}
-	conv, id, ok := strings.Cut(sent.ID, ":")
-	n, err := strconv.Atoi(id)
-	if !ok || err != nil {
-		return nil, fmt.Errorf("telegram: cannot edit %q: not a message this channel sent", sent.ID)
-	}
-	to.Conversation = conv
-	// A message sent in one piece by Send: its text is unknown, so the
-	// first edit always goes out.
-	st := &stream{to: to, ids: []int{n}, chunks: []string{""}, touched: c.clock.Now()}
-	c.streams[sent.ID] = st
-	return st, nil
-}
-
-func (c *Channel) sweepStreamsLocked(now time.Time) {
-	if now.Sub(c.lastSwep) < time.Minute {
-		return
-	}
-	c.lastSwep = now
-	for k, st := range c.streams {
-		if st.mu.TryLock() {
-			stale := now.Sub(st.touched) > streamTTL
-			st.mu.Unlock()
-			if stale {
-				delete(c.streams, k)
-			}
-		}
-	}
 }
 
 // sendChunk posts one chunk as HTML, paced for its chat and retried on 429
@@ -256,5 +181,3 @@ func replyToID(s string) int {
 	n, _ := strconv.Atoi(s)
 	return n
 }
-
-func messageKey(conv string, id int) string { return conv + ":" + strconv.Itoa(id) }

@@ -131,12 +131,12 @@ type Channel struct {
 	baseURL string
 	seen    *channelkit.Recent
 
-	mu       sync.Mutex
-	addr     string // webhook listener address, once listening
-	me       botIdentity
-	offset   int64
-	streams  map[string]*stream
-	lastSwep time.Time
+	streams *channelkit.Streams
+
+	mu     sync.Mutex
+	addr   string // webhook listener address, once listening
+	me     botIdentity
+	offset int64
 }
 
 type botIdentity struct {
@@ -167,7 +167,7 @@ func New(cfg Config) (*Channel, error) {
 		http:    cfg.HTTPClient,
 		baseURL: strings.TrimRight(cfg.APIURL, "/"),
 		seen:    channelkit.NewRecent(4096),
-		streams: make(map[string]*stream),
+		streams: channelkit.NewStreams(cfg.Clock, cfg.EditInterval),
 	}
 	c.pacer = &channelkit.Pacer{
 		Limiter: channelkit.NewLimiter(cfg.Clock, *cfg.Limits),
