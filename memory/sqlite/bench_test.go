@@ -160,3 +160,27 @@ func BenchmarkMessage(b *testing.B) {
 	}
 	cpu.report(b)
 }
+
+// BenchmarkOpen opens an existing store file (migrations up to date) and
+// closes it: the store's share of process start-up.
+func BenchmarkOpen(b *testing.B) {
+	path := filepath.Join(b.TempDir(), "hearth.db")
+	s, err := sqlite.Open(context.Background(), path, sqlite.Options{})
+	if err != nil {
+		b.Fatal(err)
+	}
+	if err := s.Close(); err != nil {
+		b.Fatal(err)
+	}
+	b.ReportAllocs()
+	b.ResetTimer()
+	for i := 0; i < b.N; i++ {
+		s, err := sqlite.Open(context.Background(), path, sqlite.Options{})
+		if err != nil {
+			b.Fatal(err)
+		}
+		if err := s.Close(); err != nil {
+			b.Fatal(err)
+		}
+	}
+}

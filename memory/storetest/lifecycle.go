@@ -89,10 +89,10 @@ func testConcurrentWriters(t *testing.T, h Harness) {
 	}
 }
 
-// testCloseDuringWrites closes the store while writers run. Close waits for
-// the writes in flight; every write acknowledged before it is kept (checked
-// after reopening when the harness can), and no write that starts after
-// Close returned succeeds.
+// testCloseDuringWrites closes the store while writers and readers run.
+// Close waits for the writes in flight; every write acknowledged before it
+// is kept (checked after reopening when the harness can), and no call that
+// starts after Close returned succeeds.
 func testCloseDuringWrites(t *testing.T, h Harness) {
 	const workers, enoughAcks = 8, 40
 	ctx := t.Context()
@@ -126,6 +126,27 @@ func testCloseDuringWrites(t *testing.T, h Harness) {
 				mu.Unlock()
 				if count.Add(1) == enoughAcks {
 					close(enough)
+				}
+			}
+		}()
+	}
+	// Readers run through Close as well.
+	for r := range 2 {
+		wg.Add(1)
+		go func() {
+			defer wg.Done()
+			for {
+				wasClosed := closed.Load()
+				_, err := s.PendingInbound(ctx)
+				if err == nil {
+					_, err = s.History(ctx, "s1", 0, 10)
+				}
+				if err != nil {
+					return
+				}
+				if wasClosed {
+					errs.add("reader %d: a read succeeded after Close returned", r)
+					return
 				}
 			}
 		}()
