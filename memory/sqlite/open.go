@@ -139,6 +139,13 @@ func (s *Store) migrate(ctx context.Context) error {
 		s.log.Info("sqlite migration applied", "path", s.path,
 			"version", r.Source.Version, "duration", r.Duration)
 	}
+	current, known, err := p.GetVersions(ctx)
+	if err != nil {
+		return fmt.Errorf("migrations: %w", err)
+	}
+	if current > known {
+		return fmt.Errorf("the file's schema version %d is newer than this build knows (%d): upgrade Hearth", current, known)
+	}
 	return nil
 }
 

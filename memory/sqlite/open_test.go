@@ -199,3 +199,34 @@ func TestCancelledContext(t *testing.T) {
 		t.Errorf("the cancelled CreateUser wrote: GetUser = %v", err)
 	}
 }
+
+// TestRefusesNewerSchema: a file migrated by a newer Hearth is not opened
+// by an older one.
+func TestRefusesNewerSchema(t *testing.T) {
+	ctx := t.Context()
+	path := filepath.Join(t.TempDir(), "hearth.db")
+	s, err := sqlite.Open(ctx, path, sqlite.Options{})
+	if err != nil {
+		t.Fatal(err)
+	}
+	if err := s.Close(); err != nil {
+		t.Fatal(err)
+	}
+	db, err := sql.Open("sqlite", path)
+	if err != nil {
+		t.Fatal(err)
+	}
+	_, err = db.ExecContext(ctx, `INSERT INTO goose_db_version (version_id, is_applied) VALUES (9999, 1)`)
+	db.Close()
+	if err != nil {
+		t.Fatal(err)
+	}
+	s, err = sqlite.Open(ctx, path, sqlite.Options{})
+	if err == nil {
+		s.Close()
+		t.Fatal("Open of a newer schema succeeded")
+	}
+	if !strings.Contains(err.Error(), "newer than this build") {
+		t.Errorf("error %q does not say the schema is newer", err)
+	}
+}
