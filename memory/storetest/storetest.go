@@ -14,10 +14,11 @@
 //
 //	func TestConformance(t *testing.T) { storetest.RunConformanceTests(t, harness{}) }
 //
-// The suite assumes nothing about the backend's storage: ids are opaque
-// positive numbers, times are compared at millisecond precision (every
-// time the suite writes is a whole millisecond) and must come back in
-// UTC. Beyond the doc comments of engine's interfaces it pins down these
+// The suite assumes nothing about the backend's storage: integer ids are
+// positive and increase in the order rows are written (their values are
+// otherwise opaque), times are compared at millisecond precision (every
+// time the suite writes is a whole millisecond) and must come back in UTC.
+// Beyond the doc comments of engine's interfaces it pins down these
 // semantics:
 //   - zero CreatedAt, UpdatedAt and Time fields are filled by the store;
 //   - a reference to a missing user, session or inbound message fails with
@@ -26,13 +27,16 @@
 //     with empty Status sets engine.InboxDone; history entries and outbound
 //     messages of a turn default to the turn's inbound message and its
 //     session;
-//   - linking an identity again to its own user succeeds;
+//   - linking an identity again to its own user succeeds (and keeps its
+//     CreatedAt); ListUsers and ListIdentities list oldest first;
 //   - "unexpired" means ExpiresAt is after now; AuditFilter.Since is
 //     inclusive;
 //   - PutSecret on an existing name keeps CreatedAt; MarkDelivered twice
 //     succeeds;
-//   - negative limits are errors; Close may be called more than once and
-//     every call after Close fails.
+//   - concurrent CreateSession calls for one user and key leave exactly one
+//     active session (a backend may fail the losers with ErrConflict);
+//   - negative limits are errors; Close waits for the writes in flight, may
+//     be called more than once, and every call after it fails.
 package storetest
 
 import (
