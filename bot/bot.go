@@ -9,6 +9,7 @@ import (
 	"fmt"
 	"io"
 	"log/slog"
+	"runtime/debug"
 	"sync"
 	"time"
 
@@ -248,6 +249,9 @@ func (b *Bot) Run(ctx context.Context, grace time.Duration) error {
 			exits <- exit{ch.Name(), ch.Run(chCtx, b.Engine)}
 		}()
 	}
+	// Give back the garbage of start-up (schema compilation, migrations)
+	// so an idle process stays small.
+	go debug.FreeOSMemory()
 	var runErr error
 	remaining := len(b.channels)
 	for remaining > 0 && ctx.Err() == nil {

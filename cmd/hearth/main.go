@@ -17,7 +17,9 @@ import (
 	"os"
 	"os/signal"
 	"syscall"
-	_ "time/tzdata" // timezones work without the system tz database
+	_ "time/tzdata"
+
+	"golang.org/x/term" // timezones work without the system tz database
 )
 
 // version is set at build time with -ldflags "-X main.version=...".
@@ -120,7 +122,4 @@ func runVersion(_ context.Context, e env) error {
 	return err
 }
 
-func isTerminal(f *os.File) bool {
-	fi, err := f.Stat()
-	return err == nil && fi.Mode()&os.ModeCharDevice != 0
-}
+func isTerminal(f *os.File) bool { return term.IsTerminal(int(f.Fd())) }
