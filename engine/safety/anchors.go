@@ -211,10 +211,10 @@ func checkSpecialToken(c *scanCtx, a, b int) {
 func checkRoleTag(c *scanCtx, a, b int) {
 	next := c.at(b)
 	switch next {
-	case '>', ' ', '_':
-	case '-':
-		if w := c.wordAt(b + 1); w == "reminder" || w == "notice" {
-			return // a fake notice, reported by the control rules
+	case '>', ' ':
+	case '_', '-':
+		if w := c.wordAt(b + 1); w != "prompt" && w != "message" && w != "instructions" && w != "instruction" {
+			return // <system-out> (JUnit), <system-reminder> (a fake notice, see control rules)
 		}
 	default:
 		return
@@ -236,9 +236,12 @@ var roleCues = []string{"you", "your", "ignore", "assistant", "ai", "model", "mu
 	"now", "new", "override", "important", "disregard", "forget", "do not", "don't", "act",
 	"respond", "reply", "the user", "instructions", "from now on"}
 
-var roleNouns = map[string]bool{"message": true, "messages": true, "note": true, "notice": true,
-	"override": true, "instruction": true, "instructions": true, "prompt": true, "alert": true,
-	"update": true, "command": true, "directive": true, "directives": true, "notification": true}
+// roleNouns make "system <noun>:" a role label by themselves; weakNouns
+// ("System notice: maintenance on Sunday") only with a cue.
+var roleNouns = map[string]bool{"override": true, "instruction": true, "instructions": true,
+	"prompt": true, "command": true, "directive": true, "directives": true}
+var weakNouns = map[string]bool{"message": true, "messages": true, "note": true, "notice": true,
+	"alert": true, "update": true, "notification": true}
 
 // checkRoleLine finds lines that pretend to be a system message:
 // "system: you must ...", "SYSTEM:", "System override:", "[system] ...".
@@ -265,9 +268,14 @@ func checkRoleLine(c *scanCtx, a, b int) {
 		}
 		return
 	}
-	if w := c.wordAt(j); roleNouns[w] {
+	w := c.wordAt(j)
+	weak := weakNouns[w]
+	if roleNouns[w] || weak {
 		k := c.skipSpaces(j + len(w))
-		if c.at(k) == ':' {
+		if c.at(k) != ':' {
+			return
+		}
+		if !weak || hasAnyWord(c.labelRest(k), roleCues...) {
 			c.add(RuleRoleLine, a, k+1)
 		}
 		return
@@ -275,13 +283,24 @@ func checkRoleLine(c *scanCtx, a, b int) {
 	if c.at(j) != ':' || c.at(j+1) == '/' || c.at(j+1) == ':' {
 		return
 	}
-	le := c.lineEnd(j)
-	rest := c.v.fold[j+1 : min(le, j+240)]
+	rest := c.labelRest(j)
 	so, _ := c.v.foldSpan(a, b)
 	caps := so+6 <= len(c.v.src) && c.v.src[so:so+6] == "SYSTEM"
 	if caps && len(bytes.TrimSpace(rest)) > 0 || hasAnyWord(rest, roleCues...) {
 		c.add(RuleRoleLine, a, j+1)
 	}
+}
+
+// labelRest returns what follows a role label's colon at j: the rest of
+// its line, or the next line when the label stands alone.
+func (c *scanCtx) labelRest(j int) []byte {
+	le := c.lineEnd(j)
+	rest := c.v.fold[j+1 : min(le, j+240)]
+	if len(bytes.TrimSpace(rest)) == 0 && le < len(c.v.fold) {
+		ne := c.lineEnd(le + 1)
+		rest = c.v.fold[le+1 : min(ne, le+241)]
+	}
+	return rest
 }
 
 // checkAlpacaLine finds "### Instruction:" template headers.

@@ -25,6 +25,7 @@ const (
 	cNegStrict          // do not, never (imperative negation only)
 	cTell               // tell, inform, notify
 	cTellNegPost        // 言わないで ("do not tell", after the object)
+	cTheUser            // the user, the owner (a specific person)
 	cUserOwner          // user, owner, human
 	cAlready            // already
 	cApproved           // approved, authorized
@@ -43,6 +44,11 @@ const (
 	cTextWords          // the text, the words, everything
 	cAbove              // above, before this
 	cStartYouAre        // starting with "You are"
+	cFollowMine         // follow my instructions
+	cInstead            // instead
+	cReal               // real, actual (your real instructions)
+	cSupersede          // supersedes
+	cReceived           // you have received
 	cJailbreak          // do anything now, DAN mode
 	numClasses
 )
@@ -111,22 +117,22 @@ var lexicon = [numClasses][]string{
 		"ルール", "規則", "プロンプト", "設定", "制約",
 	},
 	cInstrStrict: {
-		"instruction*", "directive*", "system prompt", "instruccion*", "instruç*", "anweisung*",
-		"istruzion*", "consigne*", "指令", "指示", "инструкци*", "указани*",
+		"instruction*", "directive*", "system prompt", "task", "instruccion*", "instruç*", "anweisung*",
+		"istruzion*", "consigne*", "指令", "指示", "任务", "инструкци*", "указани*",
 	},
 	cYour: {
 		"your", "you were given", "you've been given", "you have been given", "given to you",
-		"tus", "sus", "tes", "vos", "ta", "ton", "deine*", "dir gegebenen",
+		"tus", "sus", "tu", "tes", "vos", "ta", "ton", "deine*", "dir gegebenen",
 		"suas", "seus", "sua", "teu", "tuas", "teus", "tue", "tuoi", "tua", "tuo", "vostre",
 		"你的", "您的", "你所有的", "твои", "свои", "ваши", "твоих", "своих", "あなたの", "君の",
 	},
 	cAll: {
-		"everything", "all", "anything", "all of", "todo", "todas", "todos", "tout", "toutes", "tous",
+		"everything", "all", "anything", "whatever", "all of", "todo", "todas", "todos", "tout", "toutes", "tous",
 		"alles", "alle", "tudo", "tutto", "tutte", "tutti", "一切", "所有", "全部", "всё", "все", "всех",
 		"すべて", "全て",
 	},
 	cTold: {
-		"you were told", "you've been told", "you have been told", "you were given", "you know",
+		"you were told", "you've been told", "you have been told", "you were given",
 		"so far", "until now", "before this", "before", "previously", "hasta ahora", "jusqu'ici",
 		"bisher", "até agora", "finora", "之前", "до этого", "ранее", "これまで",
 	},
@@ -215,7 +221,7 @@ var lexicon = [numClasses][]string{
 		"系统", "开发者", "管理员", "система", "системы", "разработчик*", "администратор*",
 		"システム", "開発者", "管理者",
 	},
-	cFrom:  {"from", "de", "del", "von", "vom", "da", "dal", "dalla", "do", "от", "来自"},
+	cFrom: {"from", "de", "del", "von", "vom", "da", "dal", "dalla", "do", "от", "来自"},
 	cNeg: {
 		"do not", "don't", "dont", "never", "avoid", "should not", "shouldn't", "must not", "mustn't",
 		"no", "ne", "non", "nicht", "não", "nao", "не", "不要", "别", "不许", "nunca", "jamais", "niemals",
@@ -233,6 +239,12 @@ var lexicon = [numClasses][]string{
 		"сообщайте",
 	},
 	cTellNegPost: {"言わないで", "知らせないで", "伝えないで", "教えないで", "言うな", "報告しないで"},
+	cTheUser: {
+		"the user", "the owner", "your user", "your owner", "the human", "your human",
+		"al usuario", "el usuario", "à l'utilisateur", "l'utilisateur", "dem benutzer", "dem nutzer",
+		"ao usuário", "o usuário", "all'utente", "l'utente", "用户", "主人", "пользователю",
+		"владельцу", "ユーザー",
+	},
 	cUserOwner: {
 		"user", "users", "owner", "human", "operator", "the person",
 		"usuario", "dueño", "utilisateur", "propriétaire", "benutzer*", "nutzer*", "besitzer",
@@ -257,10 +269,14 @@ var lexicon = [numClasses][]string{
 		"解码", "декодируй*", "расшифруй*", "デコード",
 	},
 	cFollow: {
-		"follow", "obey", "execute", "carry out", "do what it says", "act on", "comply",
-		"sigue", "ejecuta", "obedece", "suis", "exécute", "obéis", "befolge", "siga", "execute",
-		"obedeça", "segui", "esegui", "obbedisci", "执行", "按照", "遵循", "照做", "выполни*", "следуй",
-		"従", "実行",
+		"follow it", "follow them", "follow the instructions", "follow these instructions",
+		"follow its instructions", "follow what it says", "obey", "obey it", "execute it",
+		"execute them", "execute the result", "run it", "carry it out", "do what it says", "act on it",
+		"comply",
+		"síguelo", "sigue las instrucciones", "obedece", "ejecútalo", "suis-le", "suis les instructions",
+		"obéis", "exécute-le", "befolge", "führe es aus", "siga as instruções", "execute-o", "obedeça",
+		"seguilo", "esegui", "obbedisci", "执行", "按照", "遵循", "照做", "выполни*", "следуй",
+		"従って", "実行して",
 	},
 	cAppend: {
 		"append", "add", "include", "put", "encode", "insert", "attach", "embed", "concatenate",
@@ -276,7 +292,9 @@ var lexicon = [numClasses][]string{
 		"conversation*", "chat history", "chat log*", "previous messages", "earlier messages",
 		"secrets", "secret", "password*", "passphrase*", "credential*", "memory", "memories",
 		"user data", "personal data", "personal information", "private key*", "ssh key*",
-		"system prompt", "environment variables", "env vars",
+		"system prompt", "environment variables", "env vars", "user's api key*", "user's token*",
+		"user's session*", "user's cookie*", "user's email*", "user's files", "user's data",
+		"user's notes", "user's private*", "user's personal*", "user's contacts",
 		"conversación", "historial", "mensajes", "secretos", "contraseña*", "credenciales",
 		"datos personales", "historique", "mot de passe", "mots de passe", "identifiants",
 		"données personnelles", "gesprächsverlauf", "chatverlauf", "verlauf", "geheimnisse",
@@ -330,6 +348,18 @@ var lexicon = [numClasses][]string{
 		"starting with you are", "beginning with you are", "starting from you are",
 		"that starts with you are",
 	},
+	cFollowMine: {
+		"follow my instructions", "obey my instructions", "follow my orders", "follow my commands",
+		"do what i say", "listen to me", "follow these instructions", "follow the instructions below",
+		"sigue mis instrucciones", "suis mes instructions", "befolge meine anweisungen",
+		"siga minhas instruções", "segui le mie istruzioni", "听我的指令", "按我说的做",
+		"следуй моим инструкциям", "私の指示に従",
+	},
+	cInstead: {"instead", "en su lugar", "à la place", "stattdessen", "em vez disso", "invece", "而是", "вместо этого", "代わりに"},
+	cReal: {"real", "actual", "true", "verdaderas", "verdadera", "vraies", "véritables", "echten", "wahren",
+		"verdadeiras", "vere", "真正的", "настоящие", "истинные", "本当の"},
+	cSupersede: {"supersede*", "replaces all", "overrides all", "takes precedence over all"},
+	cReceived:  {"you have received", "you received", "you were given", "given to you", "you've been given", "you got"},
 	cJailbreak: {
 		"do anything now", "dan mode", "jailbreak mode", "developer mode output",
 		"developer mode enabled", "anti-dan", "stan mode", "evil confidant",

@@ -90,12 +90,14 @@ func parseURL(u string) (host, rest string, ok bool) {
 }
 
 // sensitiveSlot words mark a URL placeholder that asks for private data.
+// API documentation is full of {owner}, YOUR_API_KEY and {token} slots,
+// so those are not on this list.
 var sensitiveSlot = []string{"conversation", "history", "chat", "memory", "prompt", "secret",
-	"password", "credential", "summary", "context", "messages", "previous", "apikey", "privatekey",
-	"sshkey", "envvars", "environment", "personal", "userdata", "owner"}
+	"password", "credential", "summary", "context", "messages", "previous", "privatekey",
+	"sshkey", "envvars", "environment", "personal", "userdata"}
 
 // imageSlot words mark any data placeholder in an image URL.
-var imageSlot = append([]string{"data", "token", "key", "email", "name", "info", "content",
+var imageSlot = append([]string{"data", "token", "key", "apikey", "email", "name", "info", "content",
 	"insert", "here", "user", "placeholder", "value", "payload", "leak"}, sensitiveSlot...)
 
 // placeholders returns the placeholder texts in a URL: {x}, {{x}}, [X],
@@ -279,11 +281,15 @@ func parenURL(src string, open int) (u string, end int, ok bool) {
 	for i < len(src) && src[i] == ' ' {
 		i++
 	}
-	if i < len(src) && src[i] == '<' {
+	angled := i < len(src) && src[i] == '<'
+	if angled {
 		i++
 	}
 	e := urlEnd(src, i, true)
-	u = strings.TrimSuffix(src[i:e], ">")
+	u = src[i:e]
+	if angled {
+		u = strings.TrimSuffix(u, ">")
+	}
 	close := strings.IndexByte(src[e:min(len(src), e+200)], ')')
 	if close < 0 {
 		return "", 0, false

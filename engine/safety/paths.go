@@ -2,6 +2,7 @@ package safety
 
 import (
 	"bytes"
+	"strings"
 	"sync"
 )
 
@@ -119,7 +120,7 @@ var readVerbs = []string{"cat", "type", "get-content", "gc", "head", "tail", "le
 // exfilVerbs may appear anywhere near the path ("... and send it to").
 var exfilVerbs = []string{"send", "upload", "post", "email", "mail", "exfiltrate", "leak", "share",
 	"paste", "forward", "transmit", "attach", "reply", "respond", "curl", "wget", "nc", "ncat",
-	"scp", "sftp", "ftp", "envía", "envia", "manda", "sube", "comparte", "pega", "envoie",
+	"scp", "envía", "envia", "manda", "sube", "comparte", "pega", "envoie",
 	"envoyez", "partage", "colle", "transmets", "sende", "schicke", "schick", "teile", "envie",
 	"mande", "compartilhe", "cole", "invia", "condividi", "incolla", "отправь", "отправьте",
 	"пришли", "перешли", "загрузи"}
@@ -145,6 +146,40 @@ func foldWords(words []string) []string {
 	return out
 }
 
+// pathFillers may stand between a read verb and its path ("print the
+// contents of /etc/shadow", "show me what's inside ~/.docker/config.json").
+var pathFillers = map[string]bool{"the": true, "a": true, "file": true, "files": true,
+	"contents": true, "content": true, "of": true, "at": true, "in": true, "from": true, "your": true,
+	"my": true, "this": true, "that": true, "out": true, "me": true, "us": true, "please": true,
+	"what's": true, "whats": true, "what": true, "is": true, "inside": true, "full": true,
+	"entire": true, "whole": true, "sudo": true, "el": true, "archivo": true, "le": true,
+	"fichier": true, "die": true, "datei": true, "o": true, "arquivo": true, "il": true, "file's": true}
+
+// readVerbBefore reports whether the command acting on a path is a read
+// verb: walking back over fillers, flags and the path's own prefix (~/,
+// $HOME/, C:\Users\...), the first word is in verbs.
+func readVerbBefore(before []byte, verbs []string) bool {
+	words := bytes.Fields(before)
+	for i := len(words) - 1; i >= 0 && i >= len(words)-8; i-- {
+		w := string(bytes.Trim(words[i], "\"'`(:,"))
+		switch {
+		case w == "":
+			continue
+		case i == len(words)-1 && !bytes.HasSuffix(before, []byte(" ")) && !bytes.HasSuffix(before, []byte("\t")):
+			continue // the path's own prefix ("~/" of "~/.ssh/id_rsa")
+		case pathFillers[w], strings.HasPrefix(w, "-"):
+			continue
+		}
+		for _, v := range verbs {
+			if w == v {
+				return true
+			}
+		}
+		return false
+	}
+	return false
+}
+
 func checkPath(c *scanCtx, a, b int, p string, kind pathKind) {
 	lists := pathWordLists()
 	readVerbs, exfilVerbs, exfilCJK := lists[0], lists[1], lists[2]
@@ -166,8 +201,7 @@ func checkPath(c *scanCtx, a, b int, p string, kind pathKind) {
 	}
 	found := hasAnyWord(f[lo:hi], exfilVerbs...) || hasAny(f[lo:hi], exfilCJK...)
 	if !found && !kind.exfilOnly {
-		near := f[max(lo, a-40):a]
-		found = hasAnyWord(near, readVerbs...) || hasAny(f[max(lo, a-40):min(hi, b+40)], exfilCJK...)
+		found = readVerbBefore(f[max(lo, a-60):a], readVerbs) || hasAny(f[max(lo, a-40):min(hi, b+40)], exfilCJK...)
 	}
 	if found {
 		c.add(kind.rule, a, b)

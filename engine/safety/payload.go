@@ -59,9 +59,23 @@ func (c *scanCtx) scanPayloads() {
 	}
 }
 
-// judgeRun decides what a run of base64-alphabet bytes [i,j) is.
+// judgeRun decides what a run of base64-alphabet bytes [i,j) is. An '='
+// inside the run (key=value) splits it; only trailing '=' is padding.
 func (c *scanCtx) judgeRun(i, j int) {
 	run := c.v.src[i:j]
+	if k := strings.IndexByte(strings.TrimRight(run, "="), '='); k >= 0 {
+		e := k
+		for e < len(run) && run[e] == '=' {
+			e++
+		}
+		if k >= minB64Run {
+			c.judgeRun(i, i+e)
+		}
+		if j-(i+e) >= minB64Run {
+			c.judgeRun(i+e, j)
+		}
+		return
+	}
 	var dec []byte
 	allHex := true
 	for k := 0; k < len(run); k++ {
@@ -117,10 +131,8 @@ func textLike(b []byte, needSpaces bool) bool {
 	printable, letters, spaces := 0, 0, 0
 	for _, ch := range b {
 		switch {
-		case ch == ' ':
+		case ch == ' ' || ch == '\n' || ch == '\t' || ch == '\r':
 			spaces++
-			printable++
-		case ch == '\n' || ch == '\t' || ch == '\r':
 			printable++
 		case isLetterByte(ch):
 			letters++
@@ -137,9 +149,13 @@ func textLike(b []byte, needSpaces bool) bool {
 }
 
 // judgeDecoded rescans decoded text and reports the payload at [i,j).
+// Text in a data: URI is reported only when it hides an injection.
 func (c *scanCtx) judgeDecoded(dec []byte, i, j int) {
+	dataURI := strings.HasSuffix(c.v.src[max(0, i-8):i], "base64,")
 	if c.depth > 0 || c.decoded+len(dec) > maxDecodedLen {
-		c.addOrig(RuleEncodedText, i, j)
+		if !dataURI {
+			c.addOrig(RuleEncodedText, i, j)
+		}
 		return
 	}
 	c.decoded += len(dec)
@@ -150,7 +166,9 @@ func (c *scanCtx) judgeDecoded(dec []byte, i, j int) {
 			return
 		}
 	}
-	c.addOrig(RuleEncodedText, i, j)
+	if !dataURI {
+		c.addOrig(RuleEncodedText, i, j)
+	}
 }
 
 // exemptBlob reports long runs that are expected: data: URIs, PEM blocks

@@ -45,7 +45,7 @@ func seq(rule string, first uint64, rest ...any) phrase {
 }
 
 func (p phrase) guard(n int32) phrase { p.negGuard = n; return p }
-func (p phrase) needColon() phrase   { p.colon = true; return p }
+func (p phrase) needColon() phrase    { p.colon = true; return p }
 
 // phrases are the phrase rules. Gaps are in skeleton bytes (letters only;
 // a CJK character is three bytes).
@@ -56,6 +56,8 @@ var phrases = []phrase{
 	seq(RuleIgnorePrevious, m(cPrior), 12, m(cInstr), 24, m(cIgnorePost)),
 	seq(RuleIgnorePrevious, m(cIgnore), 12, m(cInstr), 8, m(cPrior, cAbove)).guard(6),
 	seq(RuleIgnorePrevious, m(cYour), 8, m(cInstr), 24, m(cIgnorePost)),
+	seq(RuleIgnorePrevious, m(cFollowMine), 8, m(cInstead)),
+	seq(RuleIgnorePrevious, m(cSupersede), 24, m(cPrior, cAll), 24, m(cInstr), 16, m(cReceived)),
 
 	seq(RuleYouAreNow, m(cYouAreNow), 40, m(cPersona)),
 	seq(RuleYouAreNow, m(cPersona), 15, m(cActAsPost)),
@@ -64,13 +66,14 @@ var phrases = []phrase{
 	seq(RuleNewInstructions, m(cNew), 6, m(cInstr), 6, m(cFrom), 10, m(cAuthority)),
 	seq(RuleNewInstructions, m(cYour), 6, m(cNew), 6, m(cSysPrompt)),
 	seq(RuleNewInstructions, m(cFrom), 3, m(cAuthority), 9, m(cNew), 3, m(cInstr)),
+	seq(RuleNewInstructions, m(cYour), 4, m(cReal), 4, m(cInstrStrict)),
 
 	seq(RulePromptLeak, m(cReveal), 14, m(cYour), 16, m(cSysPrompt)),
 	seq(RulePromptLeak, m(cYour), 6, m(cSysPrompt), 12, m(cRevealPost)),
 	seq(RulePromptLeak, m(cRepeat), 16, m(cTextWords, cAll), 20, m(cAbove)),
 	seq(RulePromptLeak, m(cRepeat), 40, m(cStartYouAre)),
 
-	seq(RuleStealth, m(cNegStrict), 4, m(cTell), 10, m(cUserOwner)),
+	seq(RuleStealth, m(cNegStrict), 4, m(cTell), 10, m(cTheUser)),
 	seq(RuleStealth, m(cUserOwner), 6, m(cTellNegPost)),
 
 	seq(RuleJailbreak, m(cJailbreak)),
@@ -84,6 +87,7 @@ var phrases = []phrase{
 
 	seq(RuleExfilInstruction, m(cAppend), 24, m(cSensData), 30, m(cURLWord)).guard(8),
 	seq(RuleExfilInstruction, m(cSensData), 20, m(cURLWord), 20, m(cAppendPost)),
+	seq(RuleExfilInstruction, m(cSensData), 40, m(cAppend), 24, m(cURLWord)).guard(8),
 	{rule: RuleExfilInstruction, window: 90, negGuard: 8,
 		slots: []slot{{mask: m(cSend)}, {mask: m(cSensData)}, {mask: m(cDest)}}},
 }
@@ -199,6 +203,9 @@ func (idx *phraseIndex) matchPhrases(v *view, st *phraseState, out []Finding) []
 		}
 		if p.needEnd && v.skelFlag[h.end-1]&flagEnd == 0 {
 			continue
+		}
+		if insideURL(v.fold, int(v.skelFold[h.start])) {
+			continue // a word in a URL or path ("/v1/conversations/{id}") is not prose
 		}
 		end := h.end
 		if p.stem { // a stem covers the rest of its word
@@ -349,6 +356,30 @@ func followedByColon(v *view, j int) bool {
 			continue
 		}
 		return false
+	}
+	return false
+}
+
+// insideURL reports whether fold index j lies inside a URL or a path: the
+// byte before it is a path or query separator, or "://" occurs between j
+// and the preceding blank (looking back at most 80 bytes).
+func insideURL(f []byte, j int) bool {
+	if j == 0 {
+		return false
+	}
+	switch f[j-1] {
+	case '/', '=', '?', '&', '#', '%', '{':
+		return true
+	}
+	for k := j - 1; k >= 2 && k > j-80; k-- {
+		switch f[k] {
+		case ' ', '\n', '\t', '(', '<', '"', '\'':
+			return false
+		case '/':
+			if f[k-1] == '/' && f[k-2] == ':' {
+				return true
+			}
+		}
 	}
 	return false
 }

@@ -105,12 +105,12 @@ func (v *view) buildSkel() {
 	v.skel = v.skel[:0]
 	v.skelFold = v.skelFold[:0]
 	v.skelFlag = v.skelFlag[:0]
-	prev := false
+	prev, prevCJK := false, false
 	f := v.fold
 	for j := 0; j < len(f); {
 		b := f[j]
 		n := 1
-		letter := false
+		letter, cjk := false, false
 		switch {
 		case isLowerASCII(b):
 			letter = true
@@ -128,10 +128,14 @@ func (v *view) buildSkel() {
 			var r rune
 			r, n = utf8.DecodeRune(f[j:])
 			letter = unicode.IsLetter(r)
+			cjk = letter && !spacedScript(r)
 		}
 		if letter {
 			flag := uint8(0)
 			if !prev {
+				flag = flagStart
+			} else if cjk != prevCJK { // a change of script ends a word: "次のURLに"
+				v.skelFlag[len(v.skelFlag)-1] |= flagEnd
 				flag = flagStart
 			}
 			if n == 1 {
@@ -149,7 +153,7 @@ func (v *view) buildSkel() {
 		} else if prev {
 			v.skelFlag[len(v.skelFlag)-1] |= flagEnd
 		}
-		prev = letter
+		prev, prevCJK = letter, cjk
 		j += n
 	}
 	if prev {
@@ -197,7 +201,7 @@ type uniTracker struct {
 	lastTag                    rune
 	lastVisible                rune
 	// current word
-	tokStart, tokEnd              int
+	tokStart, tokEnd             int
 	tokASCII, tokConf, tokStyled bool
 }
 
