@@ -71,7 +71,7 @@ func (s *sink) Accept(ctx context.Context, in engine.Inbound) (engine.Receipt, e
 	return engine.Receipt{Status: engine.Queued, ID: int64(len(s.got)), MessageID: in.MessageID}, nil
 }
 
-func (s *sink) wait(t *testing.T, n int) []engine.Inbound {
+func (s *sink) wait(t testing.TB, n int) []engine.Inbound {
 	t.Helper()
 	deadline := time.NewTimer(limit)
 	defer deadline.Stop()
@@ -113,14 +113,14 @@ func (s *syncBuffer) String() string {
 	return s.b.String()
 }
 
-func newFake(t *testing.T) *fakeslack.Server {
+func newFake(t testing.TB) *fakeslack.Server {
 	fs := fakeslack.New()
 	fs.AddUser("U1", "Alice Doe")
 	t.Cleanup(fs.Close)
 	return fs
 }
 
-func newChannel(t *testing.T, fs *fakeslack.Server, mutate func(*hslack.Config)) (*hslack.Channel, *syncBuffer) {
+func newChannel(t testing.TB, fs *fakeslack.Server, mutate func(*hslack.Config)) (*hslack.Channel, *syncBuffer) {
 	t.Helper()
 	logs := &syncBuffer{}
 	cfg := hslack.Config{
@@ -144,7 +144,7 @@ func newChannel(t *testing.T, fs *fakeslack.Server, mutate func(*hslack.Config))
 
 // run runs the channel until the test ends; the returned function stops it
 // and returns Run's result.
-func run(t *testing.T, ch *hslack.Channel, s engine.Sink) func() error {
+func run(t testing.TB, ch *hslack.Channel, s engine.Sink) func() error {
 	t.Helper()
 	ctx, cancel := context.WithCancel(context.Background())
 	done := make(chan struct{})
@@ -168,7 +168,7 @@ func run(t *testing.T, ch *hslack.Channel, s engine.Sink) func() error {
 }
 
 // eventually polls cond until it holds or the safety limit passes.
-func eventually(t *testing.T, what string, cond func() bool) {
+func eventually(t testing.TB, what string, cond func() bool) {
 	t.Helper()
 	deadline := time.Now().Add(limit)
 	tick := time.NewTicker(time.Millisecond)
@@ -182,7 +182,7 @@ func eventually(t *testing.T, what string, cond func() bool) {
 }
 
 // sendEvent sends an event over the fake socket and waits for its ack.
-func sendEvent(t *testing.T, fs *fakeslack.Server, ev map[string]any, eventID string, retry int) string {
+func sendEvent(t testing.TB, fs *fakeslack.Server, ev map[string]any, eventID string, retry int) string {
 	t.Helper()
 	env, err := fs.SendEvent(ev, eventID, retry)
 	if err != nil {
@@ -191,7 +191,7 @@ func sendEvent(t *testing.T, fs *fakeslack.Server, ev map[string]any, eventID st
 	return env
 }
 
-func waitAck(t *testing.T, fs *fakeslack.Server, env string) fakeslack.Ack {
+func waitAck(t testing.TB, fs *fakeslack.Server, env string) fakeslack.Ack {
 	t.Helper()
 	a, ok := fs.WaitAck(env, limit)
 	if !ok {

@@ -199,7 +199,8 @@ func (c *Channel) rememberSlash(id string, cmd slack.SlashCommand) {
 	}
 }
 
-// displayName looks a user's name up (users.info), cached; "" on failure.
+// displayName looks a user's name up (users.info, at most a second, so the
+// acknowledgement stays within Slack's 3 seconds), cached; "" on failure.
 func (c *Channel) displayName(ctx context.Context, user string) string {
 	now := c.clock.Now()
 	c.mu.Lock()
@@ -208,7 +209,7 @@ func (c *Channel) displayName(ctx context.Context, user string) string {
 		return u.name
 	}
 	c.mu.Unlock()
-	ctx, cancel := context.WithTimeout(ctx, 2*time.Second)
+	ctx, cancel := context.WithTimeout(ctx, time.Second)
 	defer cancel()
 	info, err := c.api.GetUserInfoContext(ctx, user)
 	name := ""
@@ -242,9 +243,9 @@ func cleanText(text, botID string) string {
 	return unescape(text)
 }
 
-func unescape(s string) string {
-	return strings.NewReplacer("&lt;", "<", "&gt;", ">", "&amp;", "&").Replace(s)
-}
+var unescaper = strings.NewReplacer("&lt;", "<", "&gt;", ">", "&amp;", "&")
+
+func unescape(s string) string { return unescaper.Replace(s) }
 
 // tsTime reads a Slack ts ("1767225600.000100") as a time.
 func tsTime(ts string, fallback time.Time) time.Time {

@@ -176,6 +176,9 @@ func (c *Channel) handleSocketEvent(ctx context.Context, sm *socketmode.Client, 
 			c.log.Debug("slack retry", "envelope_id", evt.Request.EnvelopeID, "attempt", evt.Request.RetryAttempt, "reason", evt.Request.RetryReason)
 		}
 		if err := c.handleEvent(ctx, ev, sink); err != nil {
+			if ctx.Err() != nil {
+				return nil // shutting down; Slack redelivers the unacknowledged event
+			}
 			c.health.Error(err)
 			c.log.Error("event not accepted; Slack will redeliver it", "envelope_id", evt.Request.EnvelopeID, "err", err)
 			return nil // not acknowledged

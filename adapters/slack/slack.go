@@ -263,7 +263,11 @@ func (cfg *Config) defaults() error {
 		cfg.Backoff = &b
 	}
 	if cfg.HTTPClient == nil {
-		cfg.HTTPClient = &http.Client{}
+		// One platform host, many concurrent chats: keep enough idle
+		// connections that bursts reuse them instead of dialing anew.
+		tr := http.DefaultTransport.(*http.Transport).Clone()
+		tr.MaxIdleConnsPerHost = 64
+		cfg.HTTPClient = &http.Client{Transport: tr}
 	}
 	if cfg.Clock == nil {
 		cfg.Clock = channelkit.SystemClock{}

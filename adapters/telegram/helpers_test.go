@@ -66,7 +66,7 @@ func (s *sink) Accept(ctx context.Context, in engine.Inbound) (engine.Receipt, e
 	return engine.Receipt{Status: engine.Queued, ID: int64(len(s.got)), MessageID: in.MessageID}, nil
 }
 
-func (s *sink) wait(t *testing.T, n int) []engine.Inbound {
+func (s *sink) wait(t testing.TB, n int) []engine.Inbound {
 	t.Helper()
 	deadline := time.NewTimer(limit)
 	defer deadline.Stop()
@@ -110,7 +110,7 @@ func (s *syncBuffer) String() string {
 
 // newChannel returns a channel pointed at the fake, without rate limits
 // unless the test sets them.
-func newChannel(t *testing.T, ft *faketelegram.Server, mutate func(*telegram.Config)) (*telegram.Channel, *syncBuffer) {
+func newChannel(t testing.TB, ft *faketelegram.Server, mutate func(*telegram.Config)) (*telegram.Channel, *syncBuffer) {
 	t.Helper()
 	logs := &syncBuffer{}
 	cfg := telegram.Config{
@@ -133,7 +133,7 @@ func newChannel(t *testing.T, ft *faketelegram.Server, mutate func(*telegram.Con
 
 // run runs the channel until the test ends; the returned function stops it
 // early and returns Run's result.
-func run(t *testing.T, ch *telegram.Channel, s engine.Sink) func() error {
+func run(t testing.TB, ch *telegram.Channel, s engine.Sink) func() error {
 	t.Helper()
 	ctx, cancel := context.WithCancel(context.Background())
 	done := make(chan struct{})
@@ -156,7 +156,7 @@ func run(t *testing.T, ch *telegram.Channel, s engine.Sink) func() error {
 	return stop
 }
 
-func newFake(t *testing.T) *faketelegram.Server {
+func newFake(t testing.TB) *faketelegram.Server {
 	ft := faketelegram.New(token)
 	t.Cleanup(ft.Close)
 	return ft

@@ -188,6 +188,9 @@ func (c *Channel) getUpdates(ctx context.Context) ([]json.RawMessage, error) {
 func (c *Channel) handleBatch(ctx context.Context, batch []json.RawMessage, sink engine.Sink) bool {
 	for _, raw := range batch {
 		id, err := c.handleRaw(ctx, raw, sink)
+		if err != nil && ctx.Err() != nil {
+			return false // shutting down; the update is fetched again next time
+		}
 		if err != nil {
 			c.health.Error(err)
 			c.log.Error("update not accepted; it will be fetched again", "update_id", id, "err", err)

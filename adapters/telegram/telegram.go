@@ -255,7 +255,11 @@ func (cfg *Config) defaults() error {
 		cfg.MaxExtractBytes = 64 << 10
 	}
 	if cfg.HTTPClient == nil {
-		cfg.HTTPClient = &http.Client{}
+		// One platform host, many concurrent chats: keep enough idle
+		// connections that bursts reuse them instead of dialing anew.
+		tr := http.DefaultTransport.(*http.Transport).Clone()
+		tr.MaxIdleConnsPerHost = 64
+		cfg.HTTPClient = &http.Client{Transport: tr}
 	}
 	cfg.HTTPClient = withStatusErrors(cfg.HTTPClient)
 	cfg.Clock = orSystem(cfg.Clock)

@@ -41,10 +41,12 @@ type Limits struct {
 	Global Rate
 }
 
-// Limiter paces outbound events per key. Wait never drops: callers queue in
-// arrival order and each gets the next free slot of its key (and of the
-// global budget). A platform's retry-after pushes a key back with Block,
-// which re-spaces the callers already queued for that key, in order.
+// Limiter paces outbound events per key. Wait never drops: callers of one
+// key queue in arrival order, and each is released once the key's rate
+// allows (measured from the previous release) and then the global budget
+// does. A key waiting for its own rate does not hold the global budget, so
+// one busy chat never slows the others. A platform's retry-after holds a
+// key back with Block.
 type Limiter struct {
 	clock  Clock
 	limits Limits
@@ -57,14 +59,14 @@ type Limiter struct {
 }
 
 type keyState struct {
-	tat          time.Time // theoretical arrival time (GCRA)
+	tat          time.Time // theoretical arrival time of the key's budget (GCRA)
 	blockedUntil time.Time
 	queue        []*waiter // callers still waiting, in arrival order
+	changed      chan struct{}
 }
 
 type waiter struct {
-	at      time.Time     // guarded by Limiter.mu
-	changed chan struct{} // closed (and replaced) when at moves
+	head chan struct{} // closed when the waiter is first in its key's queue
 }
 
 // NewLimiter returns a limiter; a nil clock means the wall clock.
@@ -73,17 +75,24 @@ func NewLimiter(clock Clock, limits Limits) *Limiter {
 }
 
 // Wait blocks until key may send, in the order callers arrived. It returns
-// ctx's error if ctx ends first (the slot is then given up, not handed on).
+// ctx's error if ctx ends first (the place is then given up).
 func (l *Limiter) Wait(ctx context.Context, key string) error {
-	ks, w := l.reserve(key)
-	defer l.release(ks, w)
+	ks, w := l.enqueue(key)
+	defer l.dequeue(ks, w)
+	select {
+	case <-w.head:
+	case <-ctx.Done():
+		return l.cancelled(ctx, key)
+	}
+	// First in line: wait for the key's own rate (and any block).
 	for {
 		l.mu.Lock()
-		at, changed := w.at, w.changed
+		at := l.keySlotLocked(ks)
+		changed := ks.changed
 		l.mu.Unlock()
 		d := at.Sub(l.clock.Now())
 		if d <= 0 {
-			return nil
+			break
 		}
 		t := l.clock.NewTimer(d)
 		select {
@@ -92,49 +101,71 @@ func (l *Limiter) Wait(ctx context.Context, key string) error {
 			t.Stop()
 		case <-ctx.Done():
 			t.Stop()
-			return fmt.Errorf("rate limiter wait for %q: %w", key, context.Cause(ctx))
+			return l.cancelled(ctx, key)
 		}
 	}
+	// Then for the global budget.
+	if l.limits.Global.Interval > 0 {
+		l.mu.Lock()
+		now := l.clock.Now()
+		at := later(now, l.global.Add(-l.limits.Global.tolerance()))
+		l.global = later(l.global, at).Add(l.limits.Global.Interval)
+		l.mu.Unlock()
+		if !sleep(l.clock, at.Sub(now), ctx.Done()) {
+			return l.cancelled(ctx, key)
+		}
+	}
+	l.mu.Lock()
+	if l.limits.PerKey.Interval > 0 {
+		ks.tat = later(ks.tat, l.clock.Now()).Add(l.limits.PerKey.Interval)
+	}
+	l.mu.Unlock()
+	return nil
 }
 
-// Delay returns how long a Wait for key issued now would take, without
-// reserving anything.
+func (l *Limiter) cancelled(ctx context.Context, key string) error {
+	return fmt.Errorf("rate limiter wait for %q: %w", key, context.Cause(ctx))
+}
+
+// Delay estimates how long a Wait for key issued now would take: the
+// key's next slot, one interval per caller already queued, and the global
+// budget.
 func (l *Limiter) Delay(key string) time.Duration {
 	l.mu.Lock()
 	defer l.mu.Unlock()
 	now := l.clock.Now()
-	at := l.slotLocked(l.keys[key], now)
+	at := now
+	if ks := l.keys[key]; ks != nil {
+		at = later(at, l.keySlotLocked(ks)).Add(time.Duration(len(ks.queue)) * l.limits.PerKey.Interval)
+	}
+	if l.limits.Global.Interval > 0 {
+		at = later(at, l.global.Add(-l.limits.Global.tolerance()))
+	}
 	return max(0, at.Sub(now))
 }
 
 // Block holds key back until the given time (a platform said "retry
-// after"): the callers already queued for key are moved to slots from
-// until on, spaced by the per-key interval and still in arrival order, and
-// new callers queue behind them.
+// after"): the caller first in line waits at least that long, and the
+// others queue behind it.
 func (l *Limiter) Block(key string, until time.Time) {
 	l.mu.Lock()
 	defer l.mu.Unlock()
-	ks := l.keys[key]
-	if ks == nil {
-		ks = &keyState{}
-		l.keys[key] = ks
-	}
+	ks := l.stateLocked(key)
 	if until.After(ks.blockedUntil) {
 		ks.blockedUntil = until
+		close(ks.changed)
+		ks.changed = make(chan struct{})
 	}
-	next := until
-	for _, w := range ks.queue {
-		if next.After(w.at) {
-			w.at = next
-			close(w.changed)
-			w.changed = make(chan struct{})
-		}
-		next = w.at.Add(l.limits.PerKey.Interval)
+}
+
+// Queued returns how many callers are waiting for key.
+func (l *Limiter) Queued(key string) int {
+	l.mu.Lock()
+	defer l.mu.Unlock()
+	if ks := l.keys[key]; ks != nil {
+		return len(ks.queue)
 	}
-	// next is now the first slot after the re-spaced queue.
-	if t := next.Add(l.limits.PerKey.tolerance()); t.After(ks.tat) {
-		ks.tat = t
-	}
+	return 0
 }
 
 // Keys returns how many keys the limiter currently tracks.
@@ -144,56 +175,45 @@ func (l *Limiter) Keys() int {
 	return len(l.keys)
 }
 
-func (l *Limiter) slotLocked(ks *keyState, now time.Time) time.Time {
-	at := now
-	if ks != nil {
-		if t := ks.tat.Add(-l.limits.PerKey.tolerance()); t.After(at) {
-			at = t
-		}
-		if ks.blockedUntil.After(at) {
-			at = ks.blockedUntil
-		}
-	}
-	if l.limits.Global.Interval > 0 {
-		if t := l.global.Add(-l.limits.Global.tolerance()); t.After(at) {
-			at = t
-		}
-	}
-	return at
+func (l *Limiter) keySlotLocked(ks *keyState) time.Time {
+	return later(ks.tat.Add(-l.limits.PerKey.tolerance()), ks.blockedUntil)
 }
 
-func (l *Limiter) reserve(key string) (*keyState, *waiter) {
-	l.mu.Lock()
-	defer l.mu.Unlock()
-	now := l.clock.Now()
+func (l *Limiter) stateLocked(key string) *keyState {
 	ks := l.keys[key]
 	if ks == nil {
-		ks = &keyState{}
+		ks = &keyState{changed: make(chan struct{})}
 		l.keys[key] = ks
 	}
-	at := l.slotLocked(ks, now)
-	if l.limits.PerKey.Interval > 0 {
-		ks.tat = later(ks.tat, at).Add(l.limits.PerKey.Interval)
-	}
-	if l.limits.Global.Interval > 0 {
-		l.global = later(l.global, at).Add(l.limits.Global.Interval)
-	}
-	w := &waiter{at: at, changed: make(chan struct{})}
+	return ks
+}
+
+func (l *Limiter) enqueue(key string) (*keyState, *waiter) {
+	l.mu.Lock()
+	defer l.mu.Unlock()
+	ks := l.stateLocked(key)
+	w := &waiter{head: make(chan struct{})}
 	ks.queue = append(ks.queue, w)
+	if len(ks.queue) == 1 {
+		close(w.head)
+	}
 	l.reserved++
 	if len(l.keys) > l.sweepSize && l.reserved > l.sweepSize/2 {
-		l.sweepLocked(now)
+		l.sweepLocked(l.clock.Now())
 	}
 	return ks, w
 }
 
-func (l *Limiter) release(ks *keyState, w *waiter) {
+func (l *Limiter) dequeue(ks *keyState, w *waiter) {
 	l.mu.Lock()
 	defer l.mu.Unlock()
 	for i, x := range ks.queue {
 		if x == w {
 			ks.queue = append(ks.queue[:i], ks.queue[i+1:]...)
-			break
+			if i == 0 && len(ks.queue) > 0 {
+				close(ks.queue[0].head)
+			}
+			return
 		}
 	}
 }

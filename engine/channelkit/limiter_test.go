@@ -20,6 +20,20 @@ func goWait(ctx context.Context, l *channelkit.Limiter, key string) <-chan error
 	return done
 }
 
+// queued polls until n callers wait for key.
+func queued(t *testing.T, l *channelkit.Limiter, key string, n int) {
+	t.Helper()
+	deadline := time.Now().Add(waitLimit)
+	tick := time.NewTicker(time.Millisecond)
+	defer tick.Stop()
+	for l.Queued(key) != n {
+		if time.Now().After(deadline) {
+			t.Fatalf("%d queued for %q, want %d", l.Queued(key), key, n)
+		}
+		<-tick.C
+	}
+}
+
 func mustDone(t *testing.T, ch <-chan error) {
 	t.Helper()
 	select {
@@ -52,9 +66,7 @@ func TestLimiterQueuesPerKeyInOrder(t *testing.T) {
 		t.Fatal("second waiter never parked")
 	}
 	w3 := goWait(ctx, l, "chat")
-	if !clock.WaitForTimers(2, waitLimit) {
-		t.Fatal("third waiter never parked")
-	}
+	queued(t, l, "chat", 2) // the third waits behind the second, off the clock
 	// Another chat is not held back by the first one's queue.
 	mustDone(t, goWait(ctx, l, "other"))
 
@@ -63,12 +75,18 @@ func TestLimiterQueuesPerKeyInOrder(t *testing.T) {
 	}
 	clock.Advance(999 * time.Millisecond)
 	notDone(t, w2)
-	if clock.Pending() != 2 {
-		t.Fatalf("pending timers = %d, want 2", clock.Pending())
+	if clock.Pending() != 1 {
+		t.Fatalf("pending timers = %d, want 1", clock.Pending())
 	}
 	clock.Advance(time.Millisecond)
 	mustDone(t, w2)
 	notDone(t, w3)
+	if !clock.WaitForTimers(1, waitLimit) {
+		t.Fatal("third waiter never parked on the clock")
+	}
+	if next, _ := clock.NextDeadline(); !next.Equal(t0.Add(2 * time.Second)) {
+		t.Fatalf("third waiter at %v, want t0+2s", next.Sub(t0))
+	}
 	clock.Advance(time.Second)
 	mustDone(t, w3)
 }
@@ -135,11 +153,6 @@ func TestLimiterNeverDropsUnderLoad(t *testing.T) {
 	for range n {
 		go func() { done <- l.Wait(ctx, "busy") }()
 	}
-	// One goes at once; the other 49 park on the clock before time moves
-	// (so none computes its timer from a stale "now").
-	if !clock.WaitForTimers(n-1, waitLimit) {
-		t.Fatalf("only %d waiters parked", clock.Pending())
-	}
 	recv := func() {
 		t.Helper()
 		select {
@@ -151,13 +164,17 @@ func TestLimiterNeverDropsUnderLoad(t *testing.T) {
 			t.Fatal("waiter not released")
 		}
 	}
+	// One goes at once; then the first in line waits for each second.
 	recv()
 	for i := 1; i < n; i++ {
+		if !clock.WaitForTimers(1, waitLimit) {
+			t.Fatalf("after %d released, nobody waits on the clock", i)
+		}
+		if next, _ := clock.NextDeadline(); !next.Equal(t0.Add(time.Duration(i) * time.Second)) {
+			t.Fatalf("waiter %d scheduled at %v, want t0+%ds", i, next.Sub(t0), i)
+		}
 		clock.Advance(time.Second)
 		recv()
-		if p := clock.Pending(); p != n-1-i {
-			t.Fatalf("after %ds: %d still parked, want %d (exactly one per second)", i, p, n-1-i)
-		}
 	}
 	if got := clock.Now().Sub(t0); got != (n-1)*time.Second {
 		t.Fatalf("50 messages at 1/s took %v, want 49s", got)
@@ -199,4 +216,30 @@ func TestLimiterForgetsIdleKeys(t *testing.T) {
 	if k := l.Keys(); k >= 3000 {
 		t.Fatalf("limiter keeps %d keys, idle ones should be swept", k)
 	}
+}
+
+func TestLimiterBusyChatDoesNotHoldOthers(t *testing.T) {
+	clock := kittest.NewClock(t0)
+	l := channelkit.NewLimiter(clock, channelkit.Limits{
+		PerKey: channelkit.Per(1, time.Second),
+		Global: channelkit.Per(10, time.Second),
+	})
+	ctx := context.Background()
+	mustDone(t, goWait(ctx, l, "busy"))
+	b2 := goWait(ctx, l, "busy") // waits for busy's own second
+	if !clock.WaitForTimers(1, waitLimit) {
+		t.Fatal("not parked")
+	}
+	goWait(ctx, l, "busy")
+	queued(t, l, "busy", 2)
+	// A quiet chat needs only the global budget: 100ms after the first.
+	quiet := goWait(ctx, l, "quiet")
+	if !clock.WaitForTimers(2, waitLimit) {
+		t.Fatal("quiet chat not parked on the global budget")
+	}
+	clock.Advance(100 * time.Millisecond)
+	mustDone(t, quiet)
+	notDone(t, b2)
+	clock.Advance(900 * time.Millisecond)
+	mustDone(t, b2)
 }

@@ -74,6 +74,7 @@ type Server struct {
 	mu        sync.Mutex
 	changed   chan struct{}
 	calls     []Call
+	counts    map[string]int
 	failures  map[string][]Failure
 	users     map[string]string // id -> real name
 	messages  map[string]string // channel:ts -> text
@@ -163,6 +164,13 @@ func (s *Server) Fail(method string, f Failure) {
 	s.failures[method] = append(s.failures[method], f)
 }
 
+// Count returns how many times method was called.
+func (s *Server) Count(method string) int {
+	s.mu.Lock()
+	defer s.mu.Unlock()
+	return s.counts[method]
+}
+
 // Calls returns the recorded calls of method ("" for all).
 func (s *Server) Calls(method string) []Call {
 	s.mu.Lock()
@@ -178,15 +186,7 @@ func (s *Server) Calls(method string) []Call {
 
 // WaitCalls waits until method was called n times, or the real-time limit.
 func (s *Server) WaitCalls(method string, n int, limit time.Duration) ([]Call, bool) {
-	ok := s.waitFor(limit, func() bool {
-		c := 0
-		for _, x := range s.calls {
-			if x.Method == method {
-				c++
-			}
-		}
-		return c >= n
-	})
+	ok := s.waitFor(limit, func() bool { return s.counts[method] >= n })
 	return s.Calls(method), ok
 }
 
@@ -290,7 +290,7 @@ func (s *Server) serveAPI(w http.ResponseWriter, r *http.Request, method string)
 
 func (s *Server) record(c Call) {
 	s.mu.Lock()
-	s.calls = append(s.calls, c)
+	s.addCallLocked(c)
 	s.notifyLocked()
 	s.mu.Unlock()
 }
@@ -418,4 +418,12 @@ func writeJSON(w http.ResponseWriter, status int, v any) {
 	w.Header().Set("Content-Type", "application/json; charset=utf-8")
 	w.WriteHeader(status)
 	_ = json.NewEncoder(w).Encode(v)
+}
+
+func (s *Server) addCallLocked(c Call) {
+	if s.counts == nil {
+		s.counts = make(map[string]int)
+	}
+	s.calls = append(s.calls, c)
+	s.counts[c.Method]++
 }

@@ -84,6 +84,7 @@ type Server struct {
 	nextMsg    int
 	messages   map[string]*sentMessage // chat_id:message_id
 	calls      []Call
+	counts     map[string]int
 	failures   map[string][]Failure
 	stall      bool
 	polls      int
@@ -188,6 +189,13 @@ func (s *Server) AddFile(fileID, path string, data []byte) {
 	s.files[fileID] = file{path: path, data: data}
 }
 
+// Count returns how many times method was called.
+func (s *Server) Count(method string) int {
+	s.mu.Lock()
+	defer s.mu.Unlock()
+	return s.counts[method]
+}
+
 // Calls returns the recorded calls of method ("" for all).
 func (s *Server) Calls(method string) []Call {
 	s.mu.Lock()
@@ -204,15 +212,7 @@ func (s *Server) Calls(method string) []Call {
 // WaitCalls waits until method was called at least n times (successful or
 // not) or the real-time limit passes, and returns its calls.
 func (s *Server) WaitCalls(method string, n int, limit time.Duration) ([]Call, bool) {
-	ok := s.waitFor(limit, func() bool {
-		c := 0
-		for _, x := range s.calls {
-			if x.Method == method {
-				c++
-			}
-		}
-		return c >= n
-	})
+	ok := s.waitFor(limit, func() bool { return s.counts[method] >= n })
 	return s.Calls(method), ok
 }
 
@@ -304,7 +304,7 @@ func (s *Server) serve(w http.ResponseWriter, r *http.Request) {
 		f := fs[0]
 		s.failures[method] = fs[1:]
 		call.Status = f.Code
-		s.calls = append(s.calls, call)
+		s.addCallLocked(call)
 		s.notifyLocked()
 		s.mu.Unlock()
 		if f.RawBody != "" {
@@ -333,7 +333,7 @@ func (s *Server) serve(w http.ResponseWriter, r *http.Request) {
 
 func (s *Server) record(c Call) {
 	s.mu.Lock()
-	s.calls = append(s.calls, c)
+	s.addCallLocked(c)
 	s.notifyLocked()
 	s.mu.Unlock()
 }
@@ -360,7 +360,7 @@ func (s *Server) getUpdates(w http.ResponseWriter, r *http.Request, call Call) {
 		s.offset = max(s.offset, offset)
 	}
 	s.polls++
-	s.calls = append(s.calls, call)
+	s.addCallLocked(call)
 	s.notifyLocked()
 	s.mu.Unlock()
 
@@ -485,3 +485,11 @@ func writeError(w http.ResponseWriter, code int, desc string, retryAfter int) {
 }
 
 func utf16Len(s string) int { return len(utf16.Encode([]rune(s))) }
+
+func (s *Server) addCallLocked(c Call) {
+	if s.counts == nil {
+		s.counts = make(map[string]int)
+	}
+	s.calls = append(s.calls, c)
+	s.counts[c.Method]++
+}
