@@ -122,7 +122,11 @@ func (b *Bot) approve(ctx context.Context, code string) (engine.PairingRequest, 
 		return req, err
 	}
 	if b.Engine != nil {
-		to := engine.Address{Channel: req.Channel, Conversation: req.PlatformID}
+		conv := req.Conversation
+		if conv == "" {
+			conv = req.PlatformID
+		}
+		to := engine.Address{Channel: req.Channel, Conversation: conv}
 		if err := b.Engine.Notify(ctx, to, "You're paired: the owner approved you. Send me a message."); err != nil {
 			b.log.Warn("could not tell the paired user", "err", err)
 		}

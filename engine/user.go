@@ -44,13 +44,16 @@ const (
 
 // PairingRequest is an unknown sender waiting for the owner's approval.
 type PairingRequest struct {
-	Code        string        `json:"code"`
-	Channel     string        `json:"channel"`
-	PlatformID  string        `json:"platform_id"`
-	DisplayName string        `json:"display_name,omitempty"`
-	Status      PairingStatus `json:"status"`
-	CreatedAt   time.Time     `json:"created_at"`
-	ExpiresAt   time.Time     `json:"expires_at"`
+	Code        string `json:"code"`
+	Channel     string `json:"channel"`
+	PlatformID  string `json:"platform_id"`
+	DisplayName string `json:"display_name,omitempty"`
+	// Conversation is where the request came from, so the sender can be
+	// told when the owner approves.
+	Conversation string        `json:"conversation,omitempty"`
+	Status       PairingStatus `json:"status"`
+	CreatedAt    time.Time     `json:"created_at"`
+	ExpiresAt    time.Time     `json:"expires_at"`
 	// UserID is set once approved.
 	UserID string `json:"user_id,omitempty"`
 }

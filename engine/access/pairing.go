@@ -103,13 +103,14 @@ func (g *Gate) pair(ctx context.Context, in engine.Inbound) (Decision, error) {
 			return Decision{}, err
 		}
 		p = engine.PairingRequest{
-			Code:        code,
-			Channel:     in.Channel,
-			PlatformID:  in.Sender.ID,
-			DisplayName: in.Sender.DisplayName,
-			Status:      engine.PairingPending,
-			CreatedAt:   now,
-			ExpiresAt:   now.Add(g.ttl),
+			Code:         code,
+			Channel:      in.Channel,
+			PlatformID:   in.Sender.ID,
+			DisplayName:  in.Sender.DisplayName,
+			Conversation: in.Conversation,
+			Status:       engine.PairingPending,
+			CreatedAt:    now,
+			ExpiresAt:    now.Add(g.ttl),
 		}
 		err = g.store.CreatePairing(ctx, p)
 		if errors.Is(err, engine.ErrConflict) {

@@ -403,7 +403,7 @@ func TestApproveRequest(t *testing.T) {
 		t.Fatal(err)
 	}
 	want := engine.PairingRequest{
-		Code: d.Code, Channel: "slack", PlatformID: "U42", DisplayName: "Dana", Status: engine.PairingApproved,
+		Code: d.Code, Channel: "slack", PlatformID: "U42", DisplayName: "Dana", Conversation: "c-U42", Status: engine.PairingApproved,
 		CreatedAt: clk.Now(), ExpiresAt: d.ExpiresAt, UserID: u.ID,
 	}
 	if req != want {

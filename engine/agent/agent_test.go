@@ -90,7 +90,9 @@ func newAgent(t *testing.T, o Options) *Agent {
 	return a
 }
 
-func owner() engine.User { return engine.User{ID: "u1", Name: "Ana", Role: engine.RoleOwner, Timezone: "Europe/Lisbon"} }
+func owner() engine.User {
+	return engine.User{ID: "u1", Name: "Ana", Role: engine.RoleOwner, Timezone: "Europe/Lisbon"}
+}
 
 func TestPlainAnswerStreams(t *testing.T) {
 	llm := &scriptLLM{steps: []func(engine.ChatRequest) (*engine.ChatResponse, error){say("hello there friend")}}
@@ -209,7 +211,9 @@ func TestIterationLimitEndsWithExplanation(t *testing.T) {
 	tools := &fakeTools{
 		infos: map[string]engine.ToolInfo{"echo": {Name: "echo"}},
 		run: map[string]func(context.Context, engine.ToolInvocation) (engine.ToolResult, error){
-			"echo": func(context.Context, engine.ToolInvocation) (engine.ToolResult, error) { return engine.ToolResult{Content: "x"}, nil },
+			"echo": func(context.Context, engine.ToolInvocation) (engine.ToolResult, error) {
+				return engine.ToolResult{Content: "x"}, nil
+			},
 		},
 	}
 	a := newAgent(t, Options{LLM: &scriptLLM{steps: steps}, Tools: tools, MaxIterations: 3})
@@ -245,7 +249,9 @@ func TestApproval(t *testing.T) {
 			tools := &fakeTools{
 				infos: map[string]engine.ToolInfo{"danger": {Name: "danger", NeedsApproval: true}},
 				run: map[string]func(context.Context, engine.ToolInvocation) (engine.ToolResult, error){
-					"danger": func(context.Context, engine.ToolInvocation) (engine.ToolResult, error) { return engine.ToolResult{Content: "did it"}, nil },
+					"danger": func(context.Context, engine.ToolInvocation) (engine.ToolResult, error) {
+						return engine.ToolResult{Content: "did it"}, nil
+					},
 				},
 			}
 			var seen string
@@ -288,7 +294,9 @@ func TestUntrustedToolOutputIsGuardedAndTaints(t *testing.T) {
 	tools := &fakeTools{
 		infos: map[string]engine.ToolInfo{"web": {Name: "web", Untrusted: true}},
 		run: map[string]func(context.Context, engine.ToolInvocation) (engine.ToolResult, error){
-			"web": func(context.Context, engine.ToolInvocation) (engine.ToolResult, error) { return engine.ToolResult{Content: "page"}, nil },
+			"web": func(context.Context, engine.ToolInvocation) (engine.ToolResult, error) {
+				return engine.ToolResult{Content: "page"}, nil
+			},
 		},
 	}
 	var seen string
@@ -323,7 +331,10 @@ func TestCompactionSummarizesOldTurns(t *testing.T) {
 	}
 	var summaryReq, mainReq engine.ChatRequest
 	llm := &scriptLLM{steps: []func(engine.ChatRequest) (*engine.ChatResponse, error){
-		func(req engine.ChatRequest) (*engine.ChatResponse, error) { summaryReq = req; return say("- the user asked questions 0-3")(req) },
+		func(req engine.ChatRequest) (*engine.ChatResponse, error) {
+			summaryReq = req
+			return say("- the user asked questions 0-3")(req)
+		},
 		func(req engine.ChatRequest) (*engine.ChatResponse, error) { mainReq = req; return say("fine")(req) },
 	}}
 	a := newAgent(t, Options{LLM: llm, ContextWindow: 600, CompactionThreshold: 0.8, KeepRecent: 2})

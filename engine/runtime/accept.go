@@ -56,6 +56,13 @@ func (e *Engine) Accept(ctx context.Context, in engine.Inbound) (engine.Receipt,
 	addr.ReplyTo = ""
 	key := addr.Key()
 
+	// One lock per (user, conversation) covers finding or creating the
+	// session and save-then-dispatch, so two first messages share one
+	// session and the mailbox order equals the store order.
+	stripe := &e.stripes[stripeOf(user.ID+"\x00"+key)]
+	stripe.Lock()
+	defer stripe.Unlock()
+
 	if cmd := command(in.Text); cmd != "" {
 		if r, handled, err := e.control(ctx, cmd, in, user, key); handled || err != nil {
 			return r, err
@@ -66,9 +73,6 @@ func (e *Engine) Accept(ctx context.Context, in engine.Inbound) (engine.Receipt,
 	if err != nil {
 		return engine.Receipt{}, err
 	}
-	stripe := &e.stripes[stripeOf(sess.ID)]
-	stripe.Lock()
-	defer stripe.Unlock()
 	stored, inserted, err := e.o.Store.SaveInbound(ctx, engine.StoredInbound{
 		Inbound: in, UserID: user.ID, SessionID: sess.ID, Status: engine.InboxPending, CreatedAt: e.o.Now(),
 	})
@@ -127,10 +131,6 @@ func (e *Engine) session(ctx context.Context, user engine.User, in engine.Inboun
 		Active: true, CreatedAt: now, UpdatedAt: now,
 	}
 	if err := e.o.Store.CreateSession(ctx, s); err != nil {
-		if !fresh && errors.Is(err, engine.ErrConflict) {
-			// Another message created it at the same moment.
-			return e.o.Store.ActiveSession(ctx, user.ID, key)
-		}
 		return engine.Session{}, fmt.Errorf("create session: %w", err)
 	}
 	return s, nil

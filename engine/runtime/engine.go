@@ -57,8 +57,11 @@ type Options struct {
 	// channel failed (default 1s, 5s, 30s); after the last it stays in the
 	// outbox until the next start.
 	RetryDelays []time.Duration
-	Now         func() time.Time
-	Logger      *slog.Logger
+	// OnJobDone receives the result of every job run (RunJob), after its
+	// turn is recorded and its reply delivered or suppressed.
+	OnJobDone func(ctx context.Context, r JobResult)
+	Now       func() time.Time
+	Logger    *slog.Logger
 }
 
 // Engine accepts inbound messages (it is the engine.Sink every adapter

@@ -128,6 +128,11 @@ func TestStreamingEditsOneMessageThenFinalEdit(t *testing.T) {
 		return echoRunner()(ctx, tr)
 	}), ch, nil)
 	f.accept(msg("c", "1", "hi"))
+	eventually(t, "the first piece is posted", func() bool {
+		f.ch.mu.Lock()
+		defer f.ch.mu.Unlock()
+		return len(f.ch.out) > 0
+	})
 	step <- struct{}{}
 	step <- struct{}{}
 	got := f.ch.waitFinals(t, 1)

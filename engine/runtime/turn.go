@@ -52,8 +52,14 @@ func (e *Engine) runTurn(a *actor, m engine.StoredInbound) {
 		cancel(nil)
 	}()
 
+	job := isJob(m.Inbound)
 	to := m.Inbound.ReplyAddress()
-	st := e.openStream(turnCtx, to, m.ID)
+	streamTo := to
+	if job {
+		to = jobTarget(m.Inbound)
+		streamTo = engine.Address{} // no typing or streaming for jobs
+	}
+	st := e.openStream(turnCtx, streamTo, m.ID)
 	res, runErr := e.o.Agent.Run(turnCtx, agent.Turn{
 		User: user, Session: sess, History: a.history,
 		Input: turnInput(m.Inbound), InputSource: inputSource(user, m.Inbound),
@@ -64,6 +70,7 @@ func (e *Engine) runTurn(a *actor, m engine.StoredInbound) {
 
 	rec := engine.TurnRecord{InboundID: m.ID, Status: engine.InboxDone, Usage: res.Usage}
 	var out engine.Outbound
+	jr := JobResult{RunID: m.Inbound.MessageID, Kind: m.Inbound.Meta[metaJobKind], UserID: user.ID, Usage: res.Usage}
 	switch cause := context.Cause(turnCtx); {
 	case runErr == nil:
 		reply := res.Reply
@@ -78,6 +85,10 @@ func (e *Engine) runTurn(a *actor, m engine.StoredInbound) {
 			rec.History = append(rec.History, engine.HistoryEntry{SessionID: sess.ID, InboundID: m.ID, Message: msg, CreatedAt: e.o.Now()})
 		}
 		out = engine.Outbound{Kind: engine.KindReply, To: to, Text: reply, Final: true, InboundID: m.ID}
+		jr.Reply = reply
+		if job && suppressed(reply, m.Inbound.Meta[metaSentinel]) {
+			jr.Suppressed = true
+		}
 	case errors.Is(cause, errShutdown):
 		log.Info("turn interrupted by shutdown; message stays pending")
 		return
@@ -92,13 +103,21 @@ func (e *Engine) runTurn(a *actor, m engine.StoredInbound) {
 		out = engine.Outbound{Kind: engine.KindNotice, To: to, Error: true, Final: true, InboundID: m.ID, Text: userMessage(runErr)}
 		log.Warn("turn failed", "err", runErr)
 	}
-	rec.Outbound = []engine.Outbound{out}
+	if rec.Status == engine.InboxFailed {
+		jr.Err, jr.Reply = runErrOr(runErr, context.Cause(turnCtx)), out.Text
+	}
+	send := to.Channel != "" && !jr.Suppressed
+	if send {
+		rec.Outbound = []engine.Outbound{out}
+	}
 	ids, err := e.o.Store.CompleteTurn(ctx, rec)
 	if err != nil {
 		log.Error("recording the turn failed; message stays pending", "err", err)
 		return
 	}
-	out.ID = ids[0]
+	if send {
+		out.ID = ids[0]
+	}
 	if len(rec.History) > 0 {
 		last := int64(0)
 		if n := len(a.history); n > 0 {
@@ -125,7 +144,20 @@ func (e *Engine) runTurn(a *actor, m engine.StoredInbound) {
 			a.history = kept
 		}
 	}
-	e.deliver(ctx, out, sent)
+	if send {
+		e.deliver(ctx, out, sent)
+		jr.Delivered = true
+	}
+	if job && e.o.OnJobDone != nil {
+		e.o.OnJobDone(ctx, jr)
+	}
+}
+
+func runErrOr(err, cause error) error {
+	if err != nil {
+		return err
+	}
+	return cause
 }
 
 // turnInput renders the message text and its attachments for the model.
@@ -161,6 +193,10 @@ func turnInput(in engine.Inbound) string {
 // inputSource: the owner's own messages are trusted; everyone else's go
 // through the safety layer.
 func inputSource(u engine.User, in engine.Inbound) engine.ContentSource {
+	if isJob(in) {
+		// The scheduler's own prompt, built from the user's settings.
+		return engine.ContentSource{Kind: "job", Name: in.Meta[metaJobKind], Trusted: true}
+	}
 	return engine.ContentSource{Kind: "user", Name: in.Channel, Trusted: u.Role == engine.RoleOwner}
 }
 

@@ -2,12 +2,14 @@ package safety
 
 // acMatcher is an Aho-Corasick automaton compiled to a dense DFA over byte
 // classes: bytes that occur in no pattern share class 0, so the table stays
-// small and every input byte costs one table lookup. Scanning is linear in
-// the input plus the number of matches.
+// small and every input byte costs one table lookup. Table entries hold the
+// target state's row offset (state × classes); a negative entry marks a
+// state with matches, so the scan loop tests one sign bit per byte.
+// Scanning is linear in the input plus the number of matches.
 type acMatcher struct {
 	class  [256]uint8
 	nclass int
-	next   []int32 // state*nclass + class → state
+	next   []int32 // row offset of state + class → row offset of next state (negated: ^offset, has matches)
 	out    [][]int32
 	plen   []int32
 }
@@ -21,7 +23,6 @@ type acHit struct {
 // newAC compiles patterns (non-empty byte strings; duplicates allowed).
 func newAC(patterns []string) *acMatcher {
 	m := &acMatcher{plen: make([]int32, len(patterns))}
-	// Byte classes.
 	var used [256]bool
 	for _, p := range patterns {
 		for i := 0; i < len(p); i++ {
@@ -34,9 +35,6 @@ func newAC(patterns []string) *acMatcher {
 			m.class[b] = uint8(m.nclass)
 			m.nclass++
 		}
-	}
-	if m.nclass > 256 {
-		panic("safety: too many byte classes") // 255 used bytes + class 0 fits; unreachable
 	}
 	// Trie with sparse children.
 	type node struct {
@@ -60,19 +58,17 @@ func newAC(patterns []string) *acMatcher {
 		}
 		nodes[s].out = append(nodes[s].out, int32(pi))
 	}
-	// BFS: failure links and the dense table.
-	n := len(nodes)
-	m.next = make([]int32, n*m.nclass)
+	// BFS: failure links, merged outputs and the dense table (of states).
+	n, nc := len(nodes), m.nclass
+	next := make([]int32, n*nc)
 	m.out = make([][]int32, n)
 	queue := make([]int32, 0, n)
-	for c := 0; c < m.nclass; c++ {
+	for c := 0; c < nc; c++ {
 		if k, ok := nodes[0].kids[uint8(c)]; ok {
-			m.next[c] = k
-			nodes[k].fail = 0
+			next[c] = k
 			queue = append(queue, k)
 		}
 	}
-	m.out[0] = nodes[0].out
 	for qi := 0; qi < len(queue); qi++ {
 		s := queue[qi]
 		f := nodes[s].fail
@@ -81,30 +77,42 @@ func newAC(patterns []string) *acMatcher {
 			out = append(append([]int32(nil), out...), m.out[f]...)
 		}
 		m.out[s] = out
-		for c := 0; c < m.nclass; c++ {
+		for c := 0; c < nc; c++ {
 			if k, ok := nodes[s].kids[uint8(c)]; ok {
-				nodes[k].fail = m.next[int(f)*m.nclass+c]
-				m.next[int(s)*m.nclass+c] = k
+				nodes[k].fail = next[int(f)*nc+c]
+				next[int(s)*nc+c] = k
 				queue = append(queue, k)
 			} else {
-				m.next[int(s)*m.nclass+c] = m.next[int(f)*m.nclass+c]
+				next[int(s)*nc+c] = next[int(f)*nc+c]
 			}
 		}
 	}
+	// Encode entries as row offsets, negated for states with output. The
+	// out table is re-indexed by row offset / nclass when reading.
+	for i, s := range next {
+		off := s * int32(nc)
+		if len(m.out[s]) > 0 {
+			off = ^off
+		}
+		next[i] = off
+	}
+	m.next = next
 	return m
 }
 
 // scan appends every pattern occurrence in text to hits, ordered by end.
 func (m *acMatcher) scan(text []byte, hits []acHit) []acHit {
-	s := int32(0)
+	next, class := m.next, &m.class
 	nc := int32(m.nclass)
+	row := int32(0)
 	for i, b := range text {
-		s = m.next[s*nc+int32(m.class[b])]
-		if s == 0 {
+		row = next[row+int32(class[b])]
+		if row >= 0 {
 			continue
 		}
-		for _, p := range m.out[s] {
-			end := int32(i + 1)
+		row = ^row
+		end := int32(i + 1)
+		for _, p := range m.out[row/nc] {
 			hits = append(hits, acHit{pat: p, start: end - m.plen[p], end: end})
 		}
 	}

@@ -104,8 +104,7 @@ var imageSlot = append([]string{"data", "token", "key", "apikey", "email", "name
 // <x>, $X, ${x}, %7Bx%7D and UPPER_CASE words.
 func placeholders(u string) []string {
 	var out []string
-	lower := strings.ToLower(u)
-	lower = strings.NewReplacer("%7b", "{", "%7d", "}", "%5b", "[", "%5d", "]", "%3c", "<", "%3e", ">").Replace(lower)
+	lower := percentBrackets.Replace(strings.ToLower(u))
 	for _, pair := range [][2]byte{{'{', '}'}, {'[', ']'}, {'<', '>'}} {
 		for off := 0; off < len(lower); {
 			i := strings.IndexByte(lower[off:], pair[0])
@@ -148,10 +147,15 @@ func placeholders(u string) []string {
 	return out
 }
 
+var (
+	percentBrackets = strings.NewReplacer("%7b", "{", "%7d", "}", "%5b", "[", "%5d", "]", "%3c", "<", "%3e", ">")
+	slotSeparators  = strings.NewReplacer("_", "", "-", "", " ", "", "{", "", "}", "")
+)
+
 // slotMatches reports whether any placeholder names one of words.
 func slotMatches(slots []string, words []string) bool {
 	for _, s := range slots {
-		n := strings.NewReplacer("_", "", "-", "", " ", "", "{", "", "}", "").Replace(s)
+		n := slotSeparators.Replace(s)
 		if strings.HasSuffix(n, "id") || strings.HasSuffix(n, "ids") {
 			continue
 		}

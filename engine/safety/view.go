@@ -33,6 +33,31 @@ const (
 	flagEnd
 )
 
+// ASCII character classes.
+const (
+	aLower uint8 = 1 << iota
+	aUpper
+	aDigit
+	aCtrl // a control character the fold view removes
+	aAlnum = aLower | aUpper | aDigit
+)
+
+var asciiTab = func() (t [128]uint8) {
+	for c := 0; c < 128; c++ {
+		switch {
+		case 'a' <= c && c <= 'z':
+			t[c] = aLower
+		case 'A' <= c && c <= 'Z':
+			t[c] = aUpper
+		case '0' <= c && c <= '9':
+			t[c] = aDigit
+		case c < 0x20 && c != '\t' && c != '\n' && c != '\r' && c != '\f' && c != '\v', c == 0x7F:
+			t[c] = aCtrl
+		}
+	}
+	return t
+}()
+
 // leet maps digits and symbols used as letters.
 var leet = [128]byte{'0': 'o', '1': 'i', '3': 'e', '4': 'a', '5': 's', '7': 't', '8': 'b',
 	'@': 'a', '$': 's', '!': 'i', '|': 'i'}
@@ -42,27 +67,34 @@ var leet = [128]byte{'0': 'o', '1': 'i', '3': 'e', '4': 'a', '5': 's', '7': 't',
 // words) are appended to it.
 func (v *view) build(src string, ft *foldTable, uni *[]Finding) {
 	v.src = src
+	if need := len(src) + len(src)/8 + 16; cap(v.fold) < need {
+		v.fold = make([]byte, 0, need)
+		v.foldOff = make([]int32, 0, need)
+	}
 	v.fold = v.fold[:0]
 	v.foldOff = v.foldOff[:0]
 	var u uniTracker
 	u.reset(uni)
 	for i := 0; i < len(src); {
-		b := src[i]
-		if b < utf8.RuneSelf {
-			switch {
-			case 'A' <= b && b <= 'Z':
-				b += 'a' - 'A'
-			case b < 0x20 && b != '\t' && b != '\n' && b != '\r' && b != '\f' && b != '\v', b == 0x7F:
-				u.invisible(rune(b), i, 1)
-				i++
-				continue
+		if src[i] < utf8.RuneSelf { // a run of ASCII, the common case
+			j := i
+			for ; j < len(src) && src[j] < utf8.RuneSelf; j++ {
+				c := src[j]
+				t := asciiTab[c]
+				if t&aCtrl != 0 {
+					u.invisible(rune(c), j, 1)
+					continue
+				}
+				if t&aUpper != 0 {
+					c += 'a' - 'A'
+				}
+				v.fold = append(v.fold, c)
+				v.foldOff = append(v.foldOff, int32(j))
+				if u.on {
+					u.visibleASCII(t, j)
+				}
 			}
-			v.fold = append(v.fold, b)
-			v.foldOff = append(v.foldOff, int32(i))
-			if u.on {
-				u.visible(rune(src[i]), i, 1)
-			}
-			i++
+			i = j
 			continue
 		}
 		r, n := utf8.DecodeRuneInString(src[i:])
@@ -102,6 +134,11 @@ func isLowerASCII(b byte) bool { return 'a' <= b && b <= 'z' }
 
 // buildSkel derives skel from fold.
 func (v *view) buildSkel() {
+	if need := len(v.fold); cap(v.skel) < need {
+		v.skel = make([]byte, 0, need)
+		v.skelFold = make([]int32, 0, need)
+		v.skelFlag = make([]uint8, 0, need)
+	}
 	v.skel = v.skel[:0]
 	v.skelFold = v.skelFold[:0]
 	v.skelFlag = v.skelFlag[:0]
@@ -203,6 +240,8 @@ type uniTracker struct {
 	// current word
 	tokStart, tokEnd             int
 	tokASCII, tokConf, tokStyled bool
+	// pending: an invisible, bidi or tag run is open
+	pending bool
 }
 
 func (u *uniTracker) reset(out *[]Finding) {
@@ -219,6 +258,7 @@ func (u *uniTracker) invisible(r rune, i, n int) {
 	if !u.on {
 		return
 	}
+	u.pending = true
 	switch {
 	case isBidiControl(r):
 		if u.bidiStart >= 0 && u.bidiEnd == i {
@@ -267,9 +307,9 @@ func isASCIIAlnum(r rune) bool {
 	return r < utf8.RuneSelf && ('a' <= r && r <= 'z' || 'A' <= r && r <= 'Z' || '0' <= r && r <= '9')
 }
 
-// visible is called for every rune that is not removed.
-func (u *uniTracker) visible(r rune, i, n int) {
-	alnum := isASCIIAlnum(r)
+// flushPending closes open invisible, bidi and tag runs before a visible
+// rune; alnum says whether that rune is an ASCII letter or digit.
+func (u *uniTracker) flushPending(alnum bool) {
 	if u.invStart >= 0 {
 		switch {
 		case u.invCount >= 8:
@@ -281,6 +321,38 @@ func (u *uniTracker) visible(r rune, i, n int) {
 	}
 	u.flushBidi()
 	u.flushTags()
+	u.pending = false
+}
+
+// visibleASCII is visible for an ASCII byte of class t at offset i.
+func (u *uniTracker) visibleASCII(t uint8, i int) {
+	alnum := t&aAlnum != 0
+	if u.pending {
+		u.flushPending(alnum)
+	}
+	u.prevAlnum = alnum
+	u.lastVisible = 0
+	if alnum {
+		if u.tokStart < 0 {
+			u.tokStart = i
+		}
+		u.tokEnd = i + 1
+		if t&aDigit == 0 {
+			u.tokASCII = true
+		}
+		return
+	}
+	if u.tokStart >= 0 {
+		u.flushWord()
+	}
+}
+
+// visible is called for every non-ASCII rune that is not removed.
+func (u *uniTracker) visible(r rune, i, n int) {
+	alnum := isASCIIAlnum(r)
+	if u.pending {
+		u.flushPending(alnum)
+	}
 	u.prevAlnum = alnum
 	u.lastVisible = r
 	if alnum || unicode.IsLetter(r) {

@@ -24,7 +24,7 @@ func (s *Store) CreatePairing(ctx context.Context, p engine.PairingRequest) erro
 		return fmt.Errorf("sqlite: create pairing %q: a new request must be pending, got %q", p.Code, p.Status)
 	}
 	err := s.write(ctx, func(ctx context.Context) error {
-		_, err := s.w.createPairing.ExecContext(ctx, p.Code, p.Channel, p.PlatformID, p.DisplayName,
+		_, err := s.w.createPairing.ExecContext(ctx, p.Code, p.Channel, p.PlatformID, p.DisplayName, p.Conversation,
 			string(engine.PairingPending), p.UserID, micros(s.stamp(p.CreatedAt)), micros(p.ExpiresAt))
 		return err
 	})
@@ -110,7 +110,7 @@ func scanPairing(r scanner) (engine.PairingRequest, error) {
 	var p engine.PairingRequest
 	var status string
 	var created, expires int64
-	if err := r.Scan(&p.Code, &p.Channel, &p.PlatformID, &p.DisplayName, &status, &p.UserID,
+	if err := r.Scan(&p.Code, &p.Channel, &p.PlatformID, &p.DisplayName, &p.Conversation, &status, &p.UserID,
 		&created, &expires); err != nil {
 		return engine.PairingRequest{}, err
 	}

@@ -11,7 +11,7 @@ import (
 const (
 	userCols     = `id, name, role, timezone, created_at`
 	identityCols = `channel, platform_id, user_id, display_name, created_at`
-	pairingCols  = `code, channel, platform_id, display_name, status, user_id, created_at, expires_at`
+	pairingCols  = `code, channel, platform_id, display_name, conversation, status, user_id, created_at, expires_at`
 	sessionCols  = `id, user_id, address_key, channel, conversation, thread, reply_to, is_group, active,
 		model, summary, summary_through, created_at, updated_at`
 	inboxCols = `id, channel, message_id, conversation, thread, sender_id, sender_name, direct, mentioned,
@@ -62,7 +62,7 @@ func (w *writeStmts) defs() []stmtDef {
 			WHERE identities.user_id = excluded.user_id
 			RETURNING user_id`},
 
-		{&w.createPairing, `INSERT INTO pairing_requests (` + pairingCols + `) VALUES (?, ?, ?, ?, ?, ?, ?, ?)`},
+		{&w.createPairing, `INSERT INTO pairing_requests (` + pairingCols + `) VALUES (?, ?, ?, ?, ?, ?, ?, ?, ?)`},
 		{&w.resolvePairing, `UPDATE pairing_requests SET status = ?, user_id = ?, resolved_at = ?
 			WHERE code = ? AND status = 'pending' AND expires_at > ?
 			RETURNING ` + pairingCols},

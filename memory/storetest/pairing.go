@@ -11,14 +11,14 @@ import (
 func pairing(code, channel, sender string, created time.Time) engine.PairingRequest {
 	return engine.PairingRequest{
 		Code: code, Channel: channel, PlatformID: sender, DisplayName: "Name " + sender,
-		Status: engine.PairingPending, CreatedAt: created, ExpiresAt: created.Add(time.Hour),
+		Conversation: "chat-" + sender, Status: engine.PairingPending, CreatedAt: created, ExpiresAt: created.Add(time.Hour),
 	}
 }
 
 func checkPairing(t *testing.T, got, want engine.PairingRequest) {
 	t.Helper()
 	if got.Code != want.Code || got.Channel != want.Channel || got.PlatformID != want.PlatformID ||
-		got.DisplayName != want.DisplayName || got.Status != want.Status || got.UserID != want.UserID {
+		got.DisplayName != want.DisplayName || got.Conversation != want.Conversation || got.Status != want.Status || got.UserID != want.UserID {
 		t.Errorf("pairing = %+v, want %+v", got, want)
 	}
 	checkTime(t, "pairing "+want.Code+" CreatedAt", got.CreatedAt, want.CreatedAt)

@@ -40,6 +40,7 @@ CREATE TABLE pairing_requests (
     channel      TEXT NOT NULL,
     platform_id  TEXT NOT NULL,
     display_name TEXT NOT NULL DEFAULT '',
+    conversation TEXT NOT NULL DEFAULT '',
     status       TEXT NOT NULL CHECK (status IN ('pending', 'approved', 'denied')),
     user_id      TEXT NOT NULL DEFAULT '',
     created_at   INTEGER NOT NULL,
