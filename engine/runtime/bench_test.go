@@ -46,6 +46,9 @@ func cpuTime() time.Duration {
 // in the embedded store, the actor, the agent loop with an instant model,
 // the turn record and delivery. It reports process CPU per message.
 func BenchmarkMessage(b *testing.B) {
+	// sessions=1 sends one message at a time, waiting for each reply, in a
+	// conversation that moves on every 20 messages (so history stays the
+	// size of a real chat); sessions=100 keeps 100 conversations busy.
 	for _, sessions := range []int{1, 100} {
 		b.Run(fmt.Sprintf("sessions=%d", sessions), func(b *testing.B) {
 			ctx := context.Background()
@@ -79,7 +82,7 @@ func BenchmarkMessage(b *testing.B) {
 			defer func() { _ = eng.Shutdown(ctx) }()
 			send := func(i int) {
 				_, err := eng.Accept(ctx, engine.Inbound{Channel: "bench", MessageID: fmt.Sprint(i),
-					Conversation: fmt.Sprint("c", i%sessions), Sender: engine.Sender{ID: "owner"}, Direct: true, Text: "hello"})
+					Conversation: conversation(i, sessions), Sender: engine.Sender{ID: "owner"}, Direct: true, Text: "hello"})
 				if err != nil {
 					b.Fatal(err)
 				}
@@ -109,4 +112,11 @@ func BenchmarkMessage(b *testing.B) {
 			b.ReportMetric(float64((cpuTime()-cpu0).Nanoseconds())/float64(b.N)/1000, "cpu-µs/msg")
 		})
 	}
+}
+
+func conversation(i, sessions int) string {
+	if sessions == 1 {
+		return fmt.Sprint("seq", i/20)
+	}
+	return fmt.Sprint("c", i%sessions)
 }
