@@ -297,3 +297,18 @@ func TestTokenErrors(t *testing.T) {
 	}
 	var _ = errors.New
 }
+
+func TestUnreadableUpdateDoesNotSpin(t *testing.T) {
+	ft := newFake(t)
+	ch, logs := newChannel(t, ft, func(c *telegram.Config) {
+		c.Backoff = &channelkit.Backoff{Min: time.Hour} // a second poll would need an hour
+	})
+	ft.AddRawUpdate(1, `"not even an object"`)
+	run(t, ch, newSink())
+	eventually(t, "the unreadable batch to be reported", func() bool {
+		return strings.Contains(logs.String(), "without a readable update_id")
+	})
+	if n := ft.Count("getUpdates"); n != 1 {
+		t.Fatalf("getUpdates called %d times; the channel spins on an unreadable update\n%s", n, logs)
+	}
+}

@@ -118,7 +118,20 @@ func (c *Channel) poll(ctx context.Context, conn *channelkit.Conn, sink engine.S
 			return err
 		}
 		conn.Alive()
-		if !c.handleBatch(ctx, batch, sink) {
+		c.mu.Lock()
+		before := c.offset
+		c.mu.Unlock()
+		ok := c.handleBatch(ctx, batch, sink)
+		c.mu.Lock()
+		stuck := len(batch) > 0 && c.offset == before
+		c.mu.Unlock()
+		if ok && stuck {
+			// Only updates without a readable update_id: they cannot be
+			// confirmed, so do not spin on them.
+			ok = false
+			c.log.Error("getUpdates returned updates without a readable update_id", "count", len(batch))
+		}
+		if !ok {
 			// An update could not be accepted: wait, then poll again from it.
 			wait := c.cfg.Backoff.Delay(failures)
 			failures++
@@ -197,7 +210,7 @@ func (c *Channel) handleBatch(ctx context.Context, batch []json.RawMessage, sink
 			return false
 		}
 		c.mu.Lock()
-		if id >= c.offset {
+		if id > 0 && id >= c.offset {
 			c.offset = id + 1
 		}
 		c.mu.Unlock()

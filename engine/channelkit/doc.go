@@ -1,11 +1,25 @@
 // Package channelkit is the machinery every channel adapter shares, native or
-// WASM: a per-conversation outbound rate limiter that queues rather than
-// drops, retry with backoff that honours a platform's retry-after, a
-// supervisor that reconnects with backoff and restarts a connection whose
-// liveness watchdog fires, a health tracker behind engine.ChannelHealth, a
-// small Markdown parser the adapters render into their platform's dialect,
-// and a splitter that cuts long Markdown at a length limit without breaking
-// fenced code blocks.
+// WASM:
+//
+//   - Limiter: per-conversation outbound pacing that queues rather than
+//     drops (each chat released in arrival order, at its own rate measured
+//     from its previous send, then within a global budget), with Block for a
+//     platform's retry-after.
+//   - Pacer, Retry, RetryError, Backoff: retry of 429 and 5xx honouring
+//     retry-after, through the Limiter so a chat's queue waits too.
+//   - Supervisor: reconnect with backoff, and a liveness watchdog that
+//     restarts a connection with no successful poll or ping within a
+//     bound, logging why (ErrStalled); Permanent errors stop it.
+//   - Health: the data behind engine.ChannelHealth.
+//   - ParseMarkdown, ParseInline: a small parser for the Markdown models
+//     write, which adapters render into their platform's dialect.
+//   - Split: cut long Markdown at a length limit, preferring paragraph and
+//     line boundaries, closing and reopening fenced code blocks.
+//   - Streams: streaming an answer by editing posted messages, throttled,
+//     continuing in new messages past the length limit.
+//   - Recent: a bounded set of recently seen ids, to skip redeliveries.
+//   - AttachmentStore, ExtractText: storing received files and reading the
+//     text of text-like ones.
 //
 // Time comes from an injected Clock everywhere, so tests drive it with the
 // fake clock in package kittest and never sleep.

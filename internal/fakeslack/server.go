@@ -75,6 +75,7 @@ type Server struct {
 	changed   chan struct{}
 	calls     []Call
 	counts    map[string]int
+	countOnly bool
 	failures  map[string][]Failure
 	users     map[string]string // id -> real name
 	messages  map[string]string // channel:ts -> text
@@ -162,6 +163,12 @@ func (s *Server) Fail(method string, f Failure) {
 	s.mu.Lock()
 	defer s.mu.Unlock()
 	s.failures[method] = append(s.failures[method], f)
+}
+
+// WaitCount waits until method was called at least n times, or the
+// real-time limit passes (cheaper than WaitCalls: nothing is copied).
+func (s *Server) WaitCount(method string, n int, limit time.Duration) bool {
+	return s.waitFor(limit, func() bool { return s.counts[method] >= n })
 }
 
 // Count returns how many times method was called.
@@ -424,6 +431,17 @@ func (s *Server) addCallLocked(c Call) {
 	if s.counts == nil {
 		s.counts = make(map[string]int)
 	}
-	s.calls = append(s.calls, c)
+	if !s.countOnly {
+		s.calls = append(s.calls, c)
+	}
 	s.counts[c.Method]++
+}
+
+// CountOnly stops recording calls (they are still counted), so that long
+// benchmarks do not accumulate them.
+func (s *Server) CountOnly() {
+	s.mu.Lock()
+	defer s.mu.Unlock()
+	s.countOnly = true
+	s.calls = nil
 }

@@ -85,6 +85,7 @@ type Server struct {
 	messages   map[string]*sentMessage // chat_id:message_id
 	calls      []Call
 	counts     map[string]int
+	countOnly  bool
 	failures   map[string][]Failure
 	stall      bool
 	polls      int
@@ -187,6 +188,12 @@ func (s *Server) AddFile(fileID, path string, data []byte) {
 	s.mu.Lock()
 	defer s.mu.Unlock()
 	s.files[fileID] = file{path: path, data: data}
+}
+
+// WaitCount waits until method was called at least n times, or the
+// real-time limit passes (cheaper than WaitCalls: nothing is copied).
+func (s *Server) WaitCount(method string, n int, limit time.Duration) bool {
+	return s.waitFor(limit, func() bool { return s.counts[method] >= n })
 }
 
 // Count returns how many times method was called.
@@ -490,6 +497,17 @@ func (s *Server) addCallLocked(c Call) {
 	if s.counts == nil {
 		s.counts = make(map[string]int)
 	}
-	s.calls = append(s.calls, c)
+	if !s.countOnly {
+		s.calls = append(s.calls, c)
+	}
 	s.counts[c.Method]++
+}
+
+// CountOnly stops recording calls (they are still counted), so that long
+// benchmarks do not accumulate them.
+func (s *Server) CountOnly() {
+	s.mu.Lock()
+	defer s.mu.Unlock()
+	s.countOnly = true
+	s.calls = nil
 }
