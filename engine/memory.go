@@ -281,8 +281,9 @@ type ChunkStore interface {
 	FullTextSearch(ctx context.Context, userID, query string, opts SearchOptions) ([]ChunkHit, error)
 	// VectorSearch ranks a user's embedded chunks by cosine similarity to
 	// vector, best first; Score is the exact cosine similarity. A backend
-	// may search an approximate index (recall below 100%), but on a
-	// corpus of under 1,000 chunks of a user the result must be exact.
+	// may search an approximate index (recall below 100%), but on a small
+	// store (fewer than 40 embedded chunks in all) the result must be
+	// exact.
 	// A vector of the wrong dimension fails with ErrDimensionMismatch.
 	// Method is MethodVector.
 	VectorSearch(ctx context.Context, userID string, vector []float32, opts SearchOptions) ([]ChunkHit, error)
