@@ -124,7 +124,7 @@ func New(ctx context.Context, cfg *config.Config, o Options) (*Bot, error) {
 			return nil, fmt.Errorf("owner: %w", err)
 		}
 	}
-	if _, err := b.Gate.EnsureOwner(ctx, cliChannel, ownerID, cfg.Access.OwnerName); err != nil {
+	if err := linkOwner(ctx, st, owner, cliChannel, o.Now()); err != nil {
 		b.Close()
 		return nil, fmt.Errorf("owner: %w", err)
 	}
@@ -305,4 +305,23 @@ func (b *Bot) WebhookAddr() string {
 		return ""
 	}
 	return b.webhook.Addr()
+}
+
+// linkOwner gives the owner an identity on another local channel (the
+// one-shot `hearth run`), so every local entry point is the same user.
+func linkOwner(ctx context.Context, st engine.Store, owner engine.User, channel string, now time.Time) error {
+	id, err := st.IdentityFor(ctx, channel, ownerID)
+	switch {
+	case err == nil && id.UserID == owner.ID:
+		return nil
+	case err == nil:
+		return fmt.Errorf("the %s identity belongs to user %s, not to the owner %s", channel, id.UserID, owner.ID)
+	case !errors.Is(err, engine.ErrNotFound):
+		return err
+	}
+	err = st.LinkIdentity(ctx, engine.Identity{Channel: channel, PlatformID: ownerID, UserID: owner.ID, DisplayName: owner.Name, CreatedAt: now})
+	if errors.Is(err, engine.ErrConflict) {
+		return linkOwner(ctx, st, owner, channel, now) // linked concurrently: check whose
+	}
+	return err
 }

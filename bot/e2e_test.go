@@ -109,3 +109,24 @@ func TestRunFailsClearlyWhenTheModelFails(t *testing.T) {
 	}
 	mustContain(t, out.String(), "could not get an answer from the model")
 }
+
+func TestOneOwnerAcrossLocalChannels(t *testing.T) {
+	cfg := loadConfig(t, "http://127.0.0.1:9/v1", "HEARTH_CHANNELS__WEBHOOK__ENABLED=false")
+	for range 2 { // twice: idempotent
+		b, err := New(context.Background(), cfg, Options{Mode: ModeAdmin})
+		if err != nil {
+			t.Fatal(err)
+		}
+		users, err := b.Store.ListUsers(context.Background())
+		if err != nil || len(users) != 1 || users[0].Role != engine.RoleOwner {
+			t.Fatalf("users %+v %v", users, err)
+		}
+		for _, ch := range []string{ownerChannel, cliChannel} {
+			id, err := b.Store.IdentityFor(context.Background(), ch, ownerID)
+			if err != nil || id.UserID != users[0].ID {
+				t.Fatalf("%s identity %+v %v", ch, id, err)
+			}
+		}
+		b.Close()
+	}
+}
