@@ -35,5 +35,5 @@ func benchTrivial(b *testing.B, opts sandbox.Options) {
 	}
 }
 
-func BenchmarkTrivialCall(b *testing.B) { benchTrivial(b, sandbox.Options{}) }
+func BenchmarkTrivialCall(b *testing.B)           { benchTrivial(b, sandbox.Options{}) }
 func BenchmarkTrivialCallNoSnapshot(b *testing.B) { benchTrivial(b, sandbox.Options{NoSnapshot: true}) }

@@ -1,6 +1,7 @@
 package sandbox
 
 import (
+	"bytes"
 	"context"
 	"encoding/json"
 	"fmt"
@@ -27,14 +28,15 @@ type execution struct {
 
 	pending []byte // reply waiting for result_take
 
-	logBytes   int
-	stderrTail []byte
-	httpCount  int
-	toolCount  int
-	httpBytes  int64
-	requests   []httpgate.Record
-	denied     map[string]int
-	invoked    []string
+	logBytes  int
+	lines     [3][]byte // partial stdout and stderr lines, by fd
+	crash     string    // the first "panic:" or "fatal error:" line on stderr
+	httpCount int
+	toolCount int
+	httpBytes int64
+	requests  []httpgate.Record
+	denied    map[string]int
+	invoked   []string
 
 	// kill is why the host stopped the guest (log flood, ABI violation).
 	kill     string
@@ -82,23 +84,47 @@ func (ex *execution) noteDenied(name string) {
 	ex.denied[name]++
 }
 
-const stderrTailMax = 2048
-
 // output takes a write to stdout or stderr: it counts against the log
-// cap, keeps the end of stderr for crash messages, and logs it redacted.
+// cap, and complete lines are logged (redacted); the first panic or fatal
+// error line is kept for the crash message.
 func (ex *execution) output(ctx context.Context, fd uint32, buf []byte) {
 	ex.charge(len(buf))
-	if fd == fdStderr {
-		ex.stderrTail = append(ex.stderrTail, buf...)
-		if over := len(ex.stderrTail) - stderrTailMax; over > 0 {
-			ex.stderrTail = append([]byte(nil), ex.stderrTail[over:]...)
+	lb := append(ex.lines[fd], buf...)
+	for {
+		i := bytes.IndexByte(lb, '\n')
+		if i < 0 {
+			break
+		}
+		ex.line(ctx, fd, string(lb[:i]))
+		lb = lb[i+1:]
+	}
+	if len(lb) > 4096 {
+		ex.line(ctx, fd, string(lb))
+		lb = nil
+	}
+	ex.lines[fd] = append([]byte(nil), lb...)
+}
+
+// flush logs partial lines left at the end of a call.
+func (ex *execution) flush(ctx context.Context) {
+	for fd := fdStdout; fd <= fdStderr; fd++ {
+		if len(ex.lines[fd]) > 0 {
+			ex.line(ctx, uint32(fd), string(ex.lines[fd]))
+			ex.lines[fd] = nil
 		}
 	}
+}
+
+func (ex *execution) line(ctx context.Context, fd uint32, line string) {
 	level := slog.LevelDebug
 	if fd == fdStderr {
 		level = slog.LevelWarn
+		if ex.crash == "" && (strings.HasPrefix(line, "panic: ") || strings.HasPrefix(line, "fatal error: ") ||
+			strings.HasPrefix(line, "runtime: out of memory")) {
+			ex.crash = truncate(line, 300)
+		}
 	}
-	ex.emit(ctx, level, string(buf))
+	ex.emit(ctx, level, line)
 }
 
 // charge counts n bytes of log output and stops the guest past the cap.

@@ -126,6 +126,7 @@ func (m *Module) run(ctx context.Context, ex *execution, input []byte) ([]byte, 
 	}
 	defer inst.Close(context.WithoutCancel(ctx))
 	out, err := m.callExecute(callCtx, ex, inst, input)
+	ex.flush(callCtx)
 	if err != nil {
 		return nil, describeRunError(callCtx, ex, m, err, "running")
 	}
@@ -163,6 +164,7 @@ func (m *Module) callExecute(ctx context.Context, ex *execution, inst api.Module
 // describeRunError turns what stopped a guest into a sentence for the
 // model and the audit log.
 func describeRunError(ctx context.Context, ex *execution, m *Module, err error, phase string) error {
+	ex.flush(ctx)
 	var exit *sys.ExitError
 	stopped := func(why string) error { return fmt.Errorf("stopped while %s: %s", phase, why) }
 	switch {
@@ -178,8 +180,7 @@ func describeRunError(ctx context.Context, ex *execution, m *Module, err error, 
 		ex.kill = fmt.Sprintf("it ran longer than its %s time limit", m.limits.Timeout)
 		return stopped(ex.kill)
 	}
-	tail := string(ex.stderrTail)
-	if strings.Contains(tail, "out of memory") {
+	if strings.Contains(ex.crash, "out of memory") {
 		ex.kill = fmt.Sprintf("it ran out of memory (limit %d MiB)", m.limits.MemoryPages*pageSize>>20)
 		return stopped(ex.kill)
 	}
@@ -190,8 +191,8 @@ func describeRunError(ctx context.Context, ex *execution, m *Module, err error, 
 		}
 		what = fmt.Sprintf("exit code %d", exit.ExitCode())
 	}
-	if reason := crashReason(tail); reason != "" {
-		what += ": " + reason
+	if ex.crash != "" {
+		what += ": " + ex.crash
 	}
 	what, _ = ex.det.Redact(what)
 	return fmt.Errorf("it crashed while %s (%s)", phase, what)
@@ -202,21 +203,6 @@ func firstLine(s string) string {
 		s = s[:i]
 	}
 	return strings.TrimSuffix(strings.TrimSpace(s), " (recovered by wazero)")
-}
-
-// crashReason picks the panic or fatal-error line out of the guest's
-// stderr.
-func crashReason(tail string) string {
-	for _, line := range strings.Split(tail, "\n") {
-		line = strings.TrimSpace(line)
-		if strings.HasPrefix(line, "panic: ") || strings.HasPrefix(line, "fatal error: ") {
-			if len(line) > 300 {
-				line = line[:300] + "…"
-			}
-			return line
-		}
-	}
-	return ""
 }
 
 // truncate cuts s to at most n bytes at a rune boundary.

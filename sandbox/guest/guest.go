@@ -40,6 +40,7 @@ import (
 	"encoding/json"
 	"errors"
 	"fmt"
+	"os"
 	"runtime/debug"
 )
 
@@ -146,7 +147,9 @@ func schema() string {
 func execute(input []byte) (out []byte) {
 	defer func() {
 		if p := recover(); p != nil {
-			out = mustMarshal(outcome{Error: fmt.Sprintf("tool panicked: %v\n%s", p, debug.Stack())})
+			// The stack goes to the host's log; the model gets one line.
+			_, _ = os.Stderr.Write(append([]byte(fmt.Sprintf("panic: %v\n", p)), debug.Stack()...))
+			out = mustMarshal(outcome{Error: fmt.Sprintf("tool panicked: %v", p)})
 		}
 	}()
 	if registered == nil {

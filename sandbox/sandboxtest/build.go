@@ -59,3 +59,7 @@ func InstallTool(t testing.TB, dir, name, wasmPath, capsJSON string) string {
 	}
 	return dst
 }
+
+// CompileCacheDir is a compilation cache shared by test runs (private to
+// the user, as the runtime requires).
+func CompileCacheDir() string { return filepath.Join(wasmbuild.CacheDir(), "compiled") }
