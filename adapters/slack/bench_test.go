@@ -7,6 +7,7 @@ import (
 	"fmt"
 	"log/slog"
 	"slices"
+	"sync/atomic"
 	"syscall"
 	"testing"
 	"time"
@@ -23,6 +24,21 @@ func cpuTime() time.Duration {
 	var ru syscall.Rusage
 	_ = syscall.Getrusage(syscall.RUSAGE_SELF, &ru)
 	return time.Duration(ru.Utime.Nano() + ru.Stime.Nano())
+}
+
+// waitSent waits until n replies have returned from Send, so that the
+// fake is not closed under a reply still reading its answer.
+func waitSent(b *testing.B, sent *atomic.Int64, n int) {
+	b.Helper()
+	deadline := time.Now().Add(limit)
+	tick := time.NewTicker(time.Millisecond)
+	defer tick.Stop()
+	for sent.Load() < int64(n) {
+		if time.Now().After(deadline) {
+			b.Fatalf("%d of %d replies returned", sent.Load(), n)
+		}
+		<-tick.C
+	}
 }
 
 const benchReply = "Here is **the answer** with `code`, a [link](https://example.com/?a=1&b=2) and snake_case.\n\n" +
@@ -57,10 +73,12 @@ func BenchmarkRoundTrip(b *testing.B) {
 	fs.CountOnly()
 	s := newSink()
 	var ch *hslack.Channel
+	var sent atomic.Int64
 	s.reply = func(in engine.Inbound) {
 		if _, err := ch.Send(context.Background(), engine.Outbound{Kind: engine.KindReply, To: in.ReplyAddress(), Text: benchReply}); err != nil {
 			b.Error(err)
 		}
+		sent.Add(1)
 	}
 	ch, _ = newChannel(b, fs, quiet)
 	run(b, ch, s)
@@ -79,6 +97,8 @@ func BenchmarkRoundTrip(b *testing.B) {
 		}
 	}
 	b.ReportMetric(float64(cpuTime()-cpu)/float64(b.N)/1e3, "cpu-µs/op")
+	b.StopTimer()
+	waitSent(b, &sent, b.N)
 }
 
 // BenchmarkChats500 sends two messages in each of 500 channels at once and
@@ -89,10 +109,12 @@ func BenchmarkChats500(b *testing.B) {
 	fs := newFake(b)
 	s := newSink()
 	var ch *hslack.Channel
+	var sent atomic.Int64
 	s.reply = func(in engine.Inbound) {
 		if _, err := ch.Send(context.Background(), engine.Outbound{Kind: engine.KindReply, To: in.ReplyAddress(), Text: "ok: " + in.Text}); err != nil {
 			b.Error(err)
 		}
+		sent.Add(1)
 	}
 	ch, _ = newChannel(b, fs, func(c *hslack.Config) {
 		quiet(c)
@@ -121,6 +143,7 @@ func BenchmarkChats500(b *testing.B) {
 	}
 	elapsed := time.Since(start)
 	b.StopTimer()
+	waitSent(b, &sent, b.N*chats*perChat)
 	b.ReportMetric(float64(b.N*chats*perChat)/elapsed.Seconds(), "msgs/s")
 	byChat := map[string][]time.Time{}
 	for _, c := range fs.Calls("chat.postMessage") {

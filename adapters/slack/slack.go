@@ -63,7 +63,7 @@ type Config struct {
 	// APIURL is the Web API base URL (default https://slack.com/api/).
 	APIURL string
 
-	// Listen is the HTTP-mode bind address (default 127.0.0.1:3000);
+	// Listen is the HTTP-mode bind address (default 127.0.0.1:8789);
 	// EventsPath and CommandsPath its endpoints (default /slack/events and
 	// /slack/commands).
 	Listen       string
@@ -200,7 +200,7 @@ func (cfg *Config) defaults() error {
 			return errors.New("channels.slack.signing_secret: required in http mode (without it anyone could post events)")
 		}
 		if cfg.Listen == "" {
-			cfg.Listen = "127.0.0.1:3000"
+			cfg.Listen = "127.0.0.1:8789"
 		}
 		if _, _, err := net.SplitHostPort(cfg.Listen); err != nil {
 			return fmt.Errorf("channels.slack.listen: %w", err)

@@ -81,7 +81,7 @@ type Config struct {
 	// and checked on every request; webhook mode refuses to start without it.
 	WebhookSecret string
 	// Listen is the address the webhook server binds (default
-	// 127.0.0.1:8443); WebhookPath its path (default: WebhookURL's path).
+	// 127.0.0.1:8788); WebhookPath its path (default: WebhookURL's path).
 	Listen      string
 	WebhookPath string
 
@@ -287,7 +287,7 @@ func (cfg *Config) webhookDefaults() error {
 		cfg.WebhookPath = "/"
 	}
 	if cfg.Listen == "" {
-		cfg.Listen = "127.0.0.1:8443"
+		cfg.Listen = "127.0.0.1:8788"
 	}
 	if _, _, err := net.SplitHostPort(cfg.Listen); err != nil {
 		return fmt.Errorf("channels.telegram.listen: %w", err)

@@ -38,6 +38,8 @@ type piece struct {
 	cont   bool   // continues the previous line: joined without a newline
 	open   string // the opening fence line of the code block it belongs to
 	closer string // the fence that closes that block
+	// measured lengths of text, open and closer
+	n, openN, closerN int
 }
 
 func (p piece) blank() bool     { return p.kind == pieceText && strings.TrimSpace(p.text) == "" }
@@ -63,7 +65,12 @@ func Split(text string, opt SplitOptions) []string {
 		}
 		return []string{text}
 	}
-	pieces := splitLong(scanPieces(text), limit, measure)
+	pieces := scanPieces(text)
+	for i := range pieces {
+		p := &pieces[i]
+		p.n, p.openN, p.closerN = measure(p.text), measure(p.open), measure(p.closer)
+	}
+	pieces = splitLong(pieces, limit, measure)
 
 	var chunks []string
 	n := len(pieces)
@@ -92,7 +99,7 @@ func packChunk(pieces []piece, i, limit int, measure func(string) int) (int, []p
 	n := len(pieces)
 	size := 0
 	if pieces[i].reopen() {
-		size = measure(pieces[i].open) + 1
+		size = pieces[i].openN + 1
 	}
 	type cand struct {
 		end, size int
@@ -101,13 +108,13 @@ func packChunk(pieces []piece, i, limit int, measure func(string) int) (int, []p
 	j := i
 	for ; j < n; j++ {
 		p := pieces[j]
-		add := measure(p.text)
+		add := p.n
 		if j > i && !p.cont {
 			add++
 		}
 		suffix := 0
 		if p.openAfter() {
-			suffix = 1 + measure(p.closer)
+			suffix = 1 + p.closerN
 		}
 		if j > i && size+add+suffix > limit {
 			break
@@ -136,7 +143,7 @@ func packChunk(pieces []piece, i, limit int, measure func(string) int) (int, []p
 			room++
 		}
 		if next.openAfter() {
-			room -= 1 + measure(next.closer)
+			room -= 1 + next.closerN
 		}
 		if (next.kind == pieceText || next.kind == pieceCode) && room >= 8 {
 			parts := cutLine(next.text, room, measure, next.kind == pieceText)
@@ -144,6 +151,7 @@ func packChunk(pieces []piece, i, limit int, measure func(string) int) (int, []p
 				head, tail := next, next
 				head.text = parts[0]
 				tail.text, tail.cont = strings.Join(parts[1:], ""), true
+				head.n, tail.n = measure(head.text), measure(tail.text)
 				pieces = append(pieces[:j], append([]piece{head, tail}, pieces[j+1:]...)...)
 				return j + 1, pieces
 			}
@@ -231,16 +239,16 @@ func splitLong(pieces []piece, limit int, measure func(string) int) []piece {
 	for _, p := range pieces {
 		budget := limit
 		if p.kind == pieceCode {
-			budget -= measure(p.open) + 2 + measure(p.closer)
+			budget -= p.openN + 2 + p.closerN
 		}
-		if p.kind == pieceFenceOpen || p.kind == pieceFenceClose || budget < 8 || measure(p.text) <= budget {
+		if p.kind == pieceFenceOpen || p.kind == pieceFenceClose || budget < 8 || p.n <= budget {
 			out = append(out, p)
 			continue
 		}
 		first := true
 		for _, part := range cutLine(p.text, budget, measure, p.kind == pieceText) {
 			q := p
-			q.text, q.cont = part, !first
+			q.text, q.cont, q.n = part, !first, measure(part)
 			first = false
 			out = append(out, q)
 		}
