@@ -87,16 +87,28 @@ func newAC(patterns []string) *acMatcher {
 			}
 		}
 	}
-	// Encode entries as row offsets, negated for states with output. The
-	// out table is re-indexed by row offset / nclass when reading.
-	for i, s := range next {
-		off := s * int32(nc)
-		if len(m.out[s]) > 0 {
-			off = ^off
-		}
-		next[i] = off
+	// Renumber states in breadth-first order, so the shallow states that a
+	// scan visits most share cache lines, and encode entries as row
+	// offsets, negated for states with output.
+	order := append([]int32{0}, queue...)
+	newID := make([]int32, n)
+	for i, s := range order {
+		newID[s] = int32(i)
 	}
-	m.next = next
+	m.next = make([]int32, n*nc)
+	outs := make([][]int32, n)
+	for i, s := range order {
+		outs[i] = m.out[s]
+		for c := 0; c < nc; c++ {
+			t := next[int(s)*nc+c]
+			off := newID[t] * int32(nc)
+			if len(m.out[t]) > 0 {
+				off = ^off
+			}
+			m.next[i*nc+c] = off
+		}
+	}
+	m.out = outs
 	return m
 }
 

@@ -130,9 +130,38 @@ var exfilCJK = []string{"发送", "发给", "上传", "发到", "分享", "粘�
 
 // pathWordLists holds the verb lists folded like the text they are
 // compared with (accents removed, look-alike letters folded).
-var pathWordLists = sync.OnceValue(func() [3][]string {
-	return [3][]string{foldWords(readVerbs), foldWords(exfilVerbs), foldWords(exfilCJK)}
+var pathWordLists = sync.OnceValue(func() pathWords {
+	w := pathWords{read: foldWords(readVerbs), exfil: map[string]bool{}, cjk: foldWords(exfilCJK)}
+	for _, v := range foldWords(exfilVerbs) {
+		w.exfil[v] = true
+	}
+	return w
 })
+
+type pathWords struct {
+	read  []string
+	exfil map[string]bool
+	cjk   []string
+}
+
+// anyWordIn reports whether a word of b (split at bytes that are not
+// letters, digits, '_', '-' or non-ASCII) is in set.
+func anyWordIn(b []byte, set map[string]bool) bool {
+	for i := 0; i < len(b); {
+		for i < len(b) && !(isWordByte(b[i]) || b[i] == '-') {
+			i++
+		}
+		j := i
+		for j < len(b) && (isWordByte(b[j]) || b[j] == '-') {
+			j++
+		}
+		if j > i && set[string(b[i:j])] {
+			return true
+		}
+		i = j
+	}
+	return false
+}
 
 // foldWords folds words the way the fold view folds text.
 func foldWords(words []string) []string {
@@ -181,8 +210,7 @@ func readVerbBefore(before []byte, verbs []string) bool {
 }
 
 func checkPath(c *scanCtx, a, b int, p string, kind pathKind) {
-	lists := pathWordLists()
-	readVerbs, exfilVerbs, exfilCJK := lists[0], lists[1], lists[2]
+	words := pathWordLists()
 	f := c.v.fold
 	if !pathBoundaryOK(f, a, b, p) {
 		return
@@ -199,9 +227,9 @@ func checkPath(c *scanCtx, a, b int, p string, kind pathKind) {
 	if k := bytes.Index(f[b:hi], []byte("\n\n")); k >= 0 {
 		hi = b + k
 	}
-	found := hasAnyWord(f[lo:hi], exfilVerbs...) || hasAny(f[lo:hi], exfilCJK...)
+	found := anyWordIn(f[lo:hi], words.exfil) || hasAny(f[lo:hi], words.cjk...)
 	if !found && !kind.exfilOnly {
-		found = readVerbBefore(f[max(lo, a-60):a], readVerbs) || hasAny(f[max(lo, a-40):min(hi, b+40)], exfilCJK...)
+		found = readVerbBefore(f[max(lo, a-60):a], words.read)
 	}
 	if found {
 		c.add(kind.rule, a, b)

@@ -16,10 +16,18 @@ const (
 	maxDecodedLen = 1 << 16 // bytes decoded and rescanned per scan
 )
 
-func isB64Byte(b byte) bool {
-	return 'A' <= b && b <= 'Z' || 'a' <= b && b <= 'z' || '0' <= b && b <= '9' ||
-		b == '+' || b == '/' || b == '=' || b == '-' || b == '_'
-}
+// b64Tab marks the bytes of the base64 alphabets (standard and URL-safe,
+// with padding).
+var b64Tab = func() (t [256]bool) {
+	for c := 0; c < 256; c++ {
+		b := byte(c)
+		t[c] = 'A' <= b && b <= 'Z' || 'a' <= b && b <= 'z' || '0' <= b && b <= '9' ||
+			b == '+' || b == '/' || b == '=' || b == '-' || b == '_'
+	}
+	return t
+}()
+
+func isB64Byte(b byte) bool { return b64Tab[b] }
 
 func isHexByte(b byte) bool {
 	return '0' <= b && b <= '9' || 'a' <= b && b <= 'f' || 'A' <= b && b <= 'F'
@@ -34,9 +42,9 @@ func (c *scanCtx) scanPayloads() {
 	for i := 0; i < len(src); {
 		b := src[i]
 		switch {
-		case isB64Byte(b) && (i == 0 || !isB64Byte(src[i-1])):
-			j := i
-			for j < len(src) && isB64Byte(src[j]) {
+		case b64Tab[b]:
+			j := i + 1
+			for j < len(src) && b64Tab[src[j]] {
 				j++
 			}
 			if j-i >= minB64Run {

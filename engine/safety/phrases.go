@@ -1,6 +1,7 @@
 package safety
 
 import (
+	"bytes"
 	"slices"
 	"strings"
 	"sync"
@@ -104,6 +105,8 @@ type phraseIndex struct {
 	ac      *acMatcher
 	pats    []lexPat
 	phrases []compiledPhrase
+	// byPat lists, for each lexicon word, the phrases it can take part in.
+	byPat [][]int32
 }
 
 type compiledPhrase struct {
@@ -169,6 +172,14 @@ func buildPhraseIndex() *phraseIndex {
 		}
 		idx.phrases = append(idx.phrases, cp)
 	}
+	idx.byPat = make([][]int32, len(idx.pats))
+	for i, p := range idx.pats {
+		for pi, cp := range idx.phrases {
+			if cp.any&p.mask != 0 {
+				idx.byPat[i] = append(idx.byPat[i], int32(pi))
+			}
+		}
+	}
 	return idx
 }
 
@@ -176,6 +187,7 @@ func buildPhraseIndex() *phraseIndex {
 type wordHit struct {
 	start, end int32
 	mask       uint64
+	pat        int32
 }
 
 type span32 struct{ start, end int32 }
@@ -187,6 +199,7 @@ type phraseState struct {
 	partial [][][]span32 // [phrase][slot] completed prefixes
 	last    [][]span32   // unordered phrases: last hit per slot (-1 = none)
 	negEnds []int32
+	urls    []span32 // fold spans of URLs and paths
 }
 
 // matchPhrases finds phrase rules in v.skel and appends findings.
@@ -196,6 +209,7 @@ func (idx *phraseIndex) matchPhrases(v *view, st *phraseState, out []Finding) []
 		return out
 	}
 	st.words = st.words[:0]
+	st.urls = urlSpans(v.fold, st.urls[:0])
 	for _, h := range st.acHits {
 		p := idx.pats[h.pat]
 		if p.needStart && v.skelFlag[h.start]&flagStart == 0 {
@@ -204,7 +218,7 @@ func (idx *phraseIndex) matchPhrases(v *view, st *phraseState, out []Finding) []
 		if p.needEnd && v.skelFlag[h.end-1]&flagEnd == 0 {
 			continue
 		}
-		if insideURL(v.fold, int(v.skelFold[h.start])) {
+		if insideURL(v.fold, st.urls, int(v.skelFold[h.start])) {
 			continue // a word in a URL or path ("/v1/conversations/{id}") is not prose
 		}
 		end := h.end
@@ -213,7 +227,7 @@ func (idx *phraseIndex) matchPhrases(v *view, st *phraseState, out []Finding) []
 				end++
 			}
 		}
-		st.words = append(st.words, wordHit{start: h.start, end: end, mask: p.mask})
+		st.words = append(st.words, wordHit{start: h.start, end: end, mask: p.mask, pat: h.pat})
 	}
 	// Stems were extended to their word's end, so restore end order.
 	slices.SortStableFunc(st.words, func(a, b wordHit) int { return int(a.end - b.end) })
@@ -234,11 +248,9 @@ func (idx *phraseIndex) matchPhrases(v *view, st *phraseState, out []Finding) []
 	st.negEnds = st.negEnds[:0]
 	negBit := uint64(1) << cNeg
 	for _, w := range st.words {
-		for pi := range idx.phrases {
+		for _, pi32 := range idx.byPat[w.pat] {
+			pi := int(pi32)
 			p := &idx.phrases[pi]
-			if p.any&w.mask == 0 {
-				continue
-			}
 			if p.window > 0 {
 				out = idx.unordered(v, st, pi, w, out)
 				continue
@@ -360,10 +372,37 @@ func followedByColon(v *view, j int) bool {
 	return false
 }
 
+// urlSpans returns the fold spans of the URLs in f: from the blank before
+// each "://" (at most 80 bytes back) to the next blank.
+func urlSpans(f []byte, out []span32) []span32 {
+	for off := 0; off < len(f); {
+		k := bytes.Index(f[off:], []byte("://"))
+		if k < 0 {
+			break
+		}
+		k += off
+		s := k
+		for s > 0 && s > k-80 && !isURLStop(f[s-1]) {
+			s--
+		}
+		e := k + 3
+		for e < len(f) && !isURLStop(f[e]) {
+			e++
+		}
+		out = append(out, span32{int32(s), int32(e)})
+		off = e
+	}
+	return out
+}
+
+func isURLStop(b byte) bool {
+	return b == ' ' || b == '\n' || b == '\t' || b == '\r' || b == '(' || b == ')' || b == '<' || b == '>' ||
+		b == '"' || b == '\''
+}
+
 // insideURL reports whether fold index j lies inside a URL or a path: the
-// byte before it is a path or query separator, or "://" occurs between j
-// and the preceding blank (looking back at most 80 bytes).
-func insideURL(f []byte, j int) bool {
+// byte before it is a path or query separator, or j is within one of urls.
+func insideURL(f []byte, urls []span32, j int) bool {
 	if j == 0 {
 		return false
 	}
@@ -371,15 +410,12 @@ func insideURL(f []byte, j int) bool {
 	case '/', '=', '?', '&', '#', '%', '{':
 		return true
 	}
-	for k := j - 1; k >= 2 && k > j-80; k-- {
-		switch f[k] {
-		case ' ', '\n', '\t', '(', '<', '"', '\'':
-			return false
-		case '/':
-			if f[k-1] == '/' && f[k-2] == ':' {
-				return true
-			}
+	// urls are sorted and disjoint: find the first that ends after j.
+	k, _ := slices.BinarySearchFunc(urls, int32(j), func(u span32, t int32) int {
+		if u.end <= t {
+			return -1
 		}
-	}
-	return false
+		return 1
+	})
+	return k < len(urls) && urls[k].start <= int32(j)
 }

@@ -38,7 +38,7 @@ const (
 	aLower uint8 = 1 << iota
 	aUpper
 	aDigit
-	aCtrl // a control character the fold view removes
+	aCtrl  // a control character the fold view removes
 	aAlnum = aLower | aUpper | aDigit
 )
 
@@ -71,10 +71,10 @@ func (v *view) build(src string, ft *foldTable, uni *[]Finding) {
 		v.fold = make([]byte, 0, need)
 		v.foldOff = make([]int32, 0, need)
 	}
-	v.fold = v.fold[:0]
-	v.foldOff = v.foldOff[:0]
+	// Locals keep the slice headers in registers in the hot loop.
+	fold, foldOff := v.fold[:0], v.foldOff[:0]
 	var u uniTracker
-	u.reset(uni)
+	u.reset(src, uni)
 	for i := 0; i < len(src); {
 		if src[i] < utf8.RuneSelf { // a run of ASCII, the common case
 			j := i
@@ -88,10 +88,10 @@ func (v *view) build(src string, ft *foldTable, uni *[]Finding) {
 				if t&aUpper != 0 {
 					c += 'a' - 'A'
 				}
-				v.fold = append(v.fold, c)
-				v.foldOff = append(v.foldOff, int32(j))
-				if u.on {
-					u.visibleASCII(t, j)
+				fold = append(fold, c)
+				foldOff = append(foldOff, int32(j))
+				if u.pending {
+					u.flushPending(rune(c))
 				}
 			}
 			i = j
@@ -104,99 +104,122 @@ func (v *view) build(src string, ft *foldTable, uni *[]Finding) {
 			continue
 		}
 		s, drop, changed := ft.lookup(r)
-		switch {
-		case drop:
+		if drop {
 			u.invisible(r, i, n)
-		case changed:
-			for _, c := range s {
-				v.fold = append(v.fold, c)
-				v.foldOff = append(v.foldOff, int32(i))
-			}
-			if u.on {
-				u.visible(r, i, n)
-			}
-		default:
-			v.fold = append(v.fold, src[i:i+n]...)
-			for k := 0; k < n; k++ {
-				v.foldOff = append(v.foldOff, int32(i))
-			}
-			if u.on {
-				u.visible(r, i, n)
-			}
+			i += n
+			continue
+		}
+		fj := len(fold)
+		if changed {
+			fold = append(fold, s...)
+		} else {
+			fold = append(fold, src[i:i+n]...)
+		}
+		for k := fj; k < len(fold); k++ {
+			foldOff = append(foldOff, int32(i))
+		}
+		if u.on {
+			u.visible(r, i, n)
 		}
 		i += n
 	}
-	u.finish(len(src))
+	u.finish()
+	v.fold, v.foldOff = fold, foldOff
 	v.buildSkel()
 }
 
-func isLowerASCII(b byte) bool { return 'a' <= b && b <= 'z' }
+// skelTab maps ASCII to skeleton letters: a-z ('l' read as 'i'), with the
+// high bit set for leetspeak characters that count as letters only next to
+// a letter; 0 for everything else.
+var skelTab = func() (t [128]uint8) {
+	for c := 'a'; c <= 'z'; c++ {
+		t[c] = uint8(c)
+	}
+	t['l'] = 'i'
+	for c, l := range leet {
+		if l != 0 {
+			t[c] = l | 0x80
+		}
+	}
+	return t
+}()
 
 // buildSkel derives skel from fold.
 func (v *view) buildSkel() {
-	if need := len(v.fold); cap(v.skel) < need {
-		v.skel = make([]byte, 0, need)
-		v.skelFold = make([]int32, 0, need)
-		v.skelFlag = make([]uint8, 0, need)
-	}
-	v.skel = v.skel[:0]
-	v.skelFold = v.skelFold[:0]
-	v.skelFlag = v.skelFlag[:0]
-	prev, prevCJK := false, false
 	f := v.fold
+	if cap(v.skel) < len(f) {
+		v.skel = make([]byte, 0, len(f))
+		v.skelFold = make([]int32, 0, len(f))
+		v.skelFlag = make([]uint8, 0, len(f))
+	}
+	skel, sfold, sflag := v.skel[:len(f)], v.skelFold[:len(f)], v.skelFlag[:len(f)]
+	k := 0 // skeleton length
+	prev, prevCJK := false, false
 	for j := 0; j < len(f); {
 		b := f[j]
-		n := 1
-		letter, cjk := false, false
-		switch {
-		case isLowerASCII(b):
-			letter = true
-			if b == 'l' {
-				b = 'i'
-			}
-		case b < utf8.RuneSelf:
-			if l := leet[b]; l != 0 {
+		if b < utf8.RuneSelf {
+			l := skelTab[b]
+			if l&0x80 != 0 { // leetspeak: a letter only beside one
 				next := j+1 < len(f) && isLowerASCII(f[j+1])
 				if next || (prev && b >= '0' && b <= '9') {
-					letter, b = true, l
+					l &^= 0x80
+				} else {
+					l = 0
 				}
 			}
-		default:
-			var r rune
-			r, n = utf8.DecodeRune(f[j:])
-			letter = unicode.IsLetter(r)
-			cjk = letter && !spacedScript(r)
-		}
-		if letter {
+			if l == 0 {
+				if prev {
+					sflag[k-1] |= flagEnd
+				}
+				prev, prevCJK = false, false
+				j++
+				continue
+			}
 			flag := uint8(0)
 			if !prev {
 				flag = flagStart
-			} else if cjk != prevCJK { // a change of script ends a word: "次のURLに"
-				v.skelFlag[len(v.skelFlag)-1] |= flagEnd
+			} else if prevCJK {
+				sflag[k-1] |= flagEnd
 				flag = flagStart
 			}
-			if n == 1 {
-				v.skel = append(v.skel, b)
-				v.skelFold = append(v.skelFold, int32(j))
-				v.skelFlag = append(v.skelFlag, flag)
-			} else {
-				for k := 0; k < n; k++ {
-					v.skel = append(v.skel, f[j+k])
-					v.skelFold = append(v.skelFold, int32(j))
-					v.skelFlag = append(v.skelFlag, flag)
-					flag = 0
-				}
-			}
-		} else if prev {
-			v.skelFlag[len(v.skelFlag)-1] |= flagEnd
+			skel[k], sfold[k], sflag[k] = l, int32(j), flag
+			k++
+			prev, prevCJK = true, false
+			j++
+			continue
 		}
-		prev, prevCJK = letter, cjk
+		r, n := utf8.DecodeRune(f[j:])
+		if !unicode.IsLetter(r) {
+			if prev {
+				sflag[k-1] |= flagEnd
+			}
+			prev, prevCJK = false, false
+			j += n
+			continue
+		}
+		cjk := !spacedScript(r)
+		flag := uint8(0)
+		if !prev {
+			flag = flagStart
+		} else if cjk != prevCJK { // a change of script ends a word: "次のURLに"
+			sflag[k-1] |= flagEnd
+			flag = flagStart
+		}
+		for x := 0; x < n; x++ {
+			skel[k], sfold[k], sflag[k] = f[j+x], int32(j), flag
+			k++
+			flag = 0
+		}
+		prev, prevCJK = true, cjk
 		j += n
 	}
 	if prev {
-		v.skelFlag[len(v.skelFlag)-1] |= flagEnd
+		sflag[k-1] |= flagEnd
 	}
+	v.skel, v.skelFold, v.skelFlag = skel[:k], sfold[:k], sflag[:k]
 }
+
+func isLowerASCII(b byte) bool { return 'a' <= b && b <= 'z' }
 
 // origEnd returns the original offset just past the rune that produced
 // fold byte j.
@@ -223,29 +246,30 @@ func (v *view) skelSpan(a, b int) (int, int) {
 	return v.foldSpan(int(v.skelFold[a]), int(v.skelFold[b-1])+1)
 }
 
-// uniTracker finds deceptive Unicode while the view is built.
+// uniTracker finds deceptive Unicode while the view is built. ASCII text
+// costs it one flag test per byte: runs of invisible characters are closed
+// at the next visible rune, and words are examined only around a
+// look-alike or styled letter.
 type uniTracker struct {
 	on  bool
+	src string
 	out *[]Finding
+	// pending: an invisible, bidi or tag run is open
+	pending bool
 	// invisible run (zero-width class)
 	invStart, invEnd, invCount int
-	prevAlnum                  bool
 	// bidi run
 	bidiStart, bidiEnd int
 	// tag run
 	tagStart, tagEnd, tagCount int
 	tagBase                    bool
 	lastTag                    rune
-	lastVisible                rune
-	// current word
-	tokStart, tokEnd             int
-	tokASCII, tokConf, tokStyled bool
-	// pending: an invisible, bidi or tag run is open
-	pending bool
+	// wordsTo: mixed-script words were examined up to this offset
+	wordsTo int
 }
 
-func (u *uniTracker) reset(out *[]Finding) {
-	*u = uniTracker{on: out != nil, out: out, invStart: -1, bidiStart: -1, tagStart: -1, tokStart: -1}
+func (u *uniTracker) reset(src string, out *[]Finding) {
+	*u = uniTracker{on: out != nil, src: src, out: out, invStart: -1, bidiStart: -1, tagStart: -1}
 }
 
 func (u *uniTracker) add(rule string, start, end int) {
@@ -270,7 +294,8 @@ func (u *uniTracker) invisible(r rune, i, n int) {
 	case isTagChar(r):
 		if u.tagStart < 0 {
 			u.tagStart = i
-			u.tagBase = u.lastVisible == 0x1F3F4
+			base, _ := utf8.DecodeLastRuneInString(u.src[:i])
+			u.tagBase = base == 0x1F3F4
 		}
 		u.tagEnd = i + n
 		u.tagCount++
@@ -304,17 +329,17 @@ func (u *uniTracker) flushTags() {
 }
 
 func isASCIIAlnum(r rune) bool {
-	return r < utf8.RuneSelf && ('a' <= r && r <= 'z' || 'A' <= r && r <= 'Z' || '0' <= r && r <= '9')
+	return r < utf8.RuneSelf && asciiTab[r]&aAlnum != 0
 }
 
-// flushPending closes open invisible, bidi and tag runs before a visible
-// rune; alnum says whether that rune is an ASCII letter or digit.
-func (u *uniTracker) flushPending(alnum bool) {
+// flushPending closes open runs before the visible rune r at offset i.
+func (u *uniTracker) flushPending(r rune) {
 	if u.invStart >= 0 {
+		before, _ := utf8.DecodeLastRuneInString(u.src[:u.invStart])
 		switch {
 		case u.invCount >= 8:
 			u.add(RuleInvisibleRun, u.invStart, u.invEnd)
-		case u.prevAlnum && alnum:
+		case isASCIIAlnum(before) && isASCIIAlnum(r):
 			u.add(RuleZeroWidth, u.invStart, u.invEnd)
 		}
 		u.invStart, u.invCount = -1, 0
@@ -324,65 +349,52 @@ func (u *uniTracker) flushPending(alnum bool) {
 	u.pending = false
 }
 
-// visibleASCII is visible for an ASCII byte of class t at offset i.
-func (u *uniTracker) visibleASCII(t uint8, i int) {
-	alnum := t&aAlnum != 0
-	if u.pending {
-		u.flushPending(alnum)
-	}
-	u.prevAlnum = alnum
-	u.lastVisible = 0
-	if alnum {
-		if u.tokStart < 0 {
-			u.tokStart = i
-		}
-		u.tokEnd = i + 1
-		if t&aDigit == 0 {
-			u.tokASCII = true
-		}
-		return
-	}
-	if u.tokStart >= 0 {
-		u.flushWord()
-	}
-}
-
 // visible is called for every non-ASCII rune that is not removed.
 func (u *uniTracker) visible(r rune, i, n int) {
-	alnum := isASCIIAlnum(r)
 	if u.pending {
-		u.flushPending(alnum)
+		u.flushPending(r)
 	}
-	u.prevAlnum = alnum
-	u.lastVisible = r
-	if alnum || unicode.IsLetter(r) {
-		if u.tokStart < 0 {
-			u.tokStart = i
-		}
-		u.tokEnd = i + n
-		switch {
-		case r < utf8.RuneSelf:
-			if !('0' <= r && r <= '9') {
-				u.tokASCII = true
-			}
-		case isConfusable(r):
-			u.tokConf = true
-		case isStyledLetter(r):
-			u.tokStyled = true
-		}
-		return
+	if i >= u.wordsTo && (isConfusable(r) || isStyledLetter(r)) {
+		u.mixedWord(i, n)
 	}
-	u.flushWord()
 }
 
-func (u *uniTracker) flushWord() {
-	if u.tokStart >= 0 && u.tokASCII && (u.tokConf || u.tokStyled) {
-		u.add(RuleMixedScript, u.tokStart, u.tokEnd)
-	}
-	u.tokStart, u.tokASCII, u.tokConf, u.tokStyled = -1, false, false, false
+// isWordRune reports letters and digits, and the invisible characters an
+// attacker puts inside words.
+func isWordRune(r rune) bool {
+	return isASCIIAlnum(r) || r >= utf8.RuneSelf && (unicode.IsLetter(r) || unicode.IsDigit(r) || isInvisible(r))
 }
 
-func (u *uniTracker) finish(n int) {
+// mixedWord examines the word around a look-alike letter at [i,i+n) and
+// reports it when it also holds ASCII letters ("pаypal" with a Cyrillic а).
+func (u *uniTracker) mixedWord(i, n int) {
+	src := u.src
+	s := i
+	for s > 0 && s > i-64 {
+		r, w := utf8.DecodeLastRuneInString(src[:s])
+		if !isWordRune(r) {
+			break
+		}
+		s -= w
+	}
+	e := i + n
+	for e < len(src) && e < i+n+64 {
+		r, w := utf8.DecodeRuneInString(src[e:])
+		if !isWordRune(r) {
+			break
+		}
+		e += w
+	}
+	u.wordsTo = e
+	for k := s; k < e; k++ {
+		if c := src[k]; c < utf8.RuneSelf && asciiTab[c]&(aLower|aUpper) != 0 {
+			u.add(RuleMixedScript, s, e)
+			return
+		}
+	}
+}
+
+func (u *uniTracker) finish() {
 	if !u.on {
 		return
 	}
@@ -391,5 +403,4 @@ func (u *uniTracker) finish(n int) {
 	}
 	u.flushBidi()
 	u.flushTags()
-	u.flushWord()
 }

@@ -2,6 +2,7 @@ package safety
 
 import (
 	"strings"
+	"sync"
 	"unicode/utf8"
 )
 
@@ -75,6 +76,9 @@ func Wrap(label, content string, notes ...string) string {
 // (opening or closing, in any spelling that folds to it) with "&lt;", so
 // the content cannot end its block early or open a nested one.
 func EscapeDelimiters(content string) string {
+	if !hasOpener(content) {
+		return content // no '<' in any spelling: no tag can start
+	}
 	if plainASCII(content) {
 		return escapeASCII(content)
 	}
@@ -143,26 +147,60 @@ func plainASCII(s string) bool {
 	return true
 }
 
+// openerRunes are the non-ASCII runes whose fold is '<' (fullwidth and
+// small-form less-than, and "not less-than", whose overlay mark is removed).
+var openerRunes = sync.OnceValue(func() []string {
+	ft := folds()
+	var out []string
+	for r := rune(0x80); r < 0x10000; r++ {
+		if s, drop, ok := ft.lookup(r); ok && !drop && strings.IndexByte(string(s), '<') >= 0 {
+			out = append(out, string(r))
+		}
+	}
+	return out
+})
+
+// hasOpener reports whether s holds '<' or a rune that folds to it.
+func hasOpener(s string) bool {
+	if strings.IndexByte(s, '<') >= 0 {
+		return true
+	}
+	if plainASCII(s) {
+		return false
+	}
+	for _, r := range openerRunes() {
+		if strings.Contains(s, r) {
+			return true
+		}
+	}
+	return false
+}
+
+// escapeASCII escapes block tags in printable ASCII text, looking only
+// after each '<'.
 func escapeASCII(s string) string {
 	var b strings.Builder
 	pos := 0
-	lower := strings.ToLower(s)
-	for off := 0; off < len(lower); {
-		i := strings.Index(lower[off:], blockTag)
-		if i < 0 {
+	for off := 0; off < len(s); {
+		k := strings.IndexByte(s[off:], '<')
+		if k < 0 {
 			break
 		}
-		i += off
-		if k := openerBefore([]byte(lower[max(0, i-6):i]), min(i, 6)); k >= 0 {
-			k += max(0, i-6)
-			if b.Len() == 0 && pos == 0 {
-				b.Grow(len(s) + 8)
-			}
-			b.WriteString(s[pos:k])
-			b.WriteString("&lt;")
-			pos = k + 1
+		k += off
+		off = k + 1
+		j := k + 1
+		for j < len(s) && j < k+6 && (s[j] == '/' || s[j] == ' ' || s[j] == '\t' || s[j] == '\n' || s[j] == '\r') {
+			j++
 		}
-		off = i + 1
+		if len(s)-j < len(blockTag) || !strings.EqualFold(s[j:j+len(blockTag)], blockTag) {
+			continue
+		}
+		if pos == 0 {
+			b.Grow(len(s) + 8)
+		}
+		b.WriteString(s[pos:k])
+		b.WriteString("&lt;")
+		pos = k + 1
 	}
 	if pos == 0 {
 		return s

@@ -1,0 +1,55 @@
+package safety
+
+import "testing"
+
+func BenchmarkPartBuild(b *testing.B) {
+	text := toolOutput2K()
+	var v view
+	ft := folds()
+	var out []Finding
+	measureCPU(b, func() {
+		out = out[:0]
+		v.build(text, ft, &out)
+	})
+}
+
+func BenchmarkPartSkelAC(b *testing.B) {
+	text := toolOutput2K()
+	var v view
+	v.build(text, folds(), nil)
+	idx := phraseIdx()
+	var hits []acHit
+	measureCPU(b, func() { hits = idx.ac.scan(v.skel, hits[:0]) })
+	b.ReportMetric(float64(len(hits)), "hits")
+}
+
+func BenchmarkPartFoldAC(b *testing.B) {
+	text := toolOutput2K()
+	var v view
+	v.build(text, folds(), nil)
+	idx := anchorIdx()
+	var hits []acHit
+	measureCPU(b, func() { hits = idx.ac.scan(v.fold, hits[:0]) })
+	b.ReportMetric(float64(len(hits)), "hits")
+}
+
+func BenchmarkPartPhrases(b *testing.B) {
+	text := toolOutput2K()
+	var v view
+	v.build(text, folds(), nil)
+	idx := phraseIdx()
+	var st phraseState
+	var out []Finding
+	measureCPU(b, func() { out = idx.matchPhrases(&v, &st, out[:0]) })
+}
+
+func BenchmarkPartScan(b *testing.B) {
+	text := toolOutput2K()
+	d := NewDetector(DetectorOptions{})
+	measureCPU(b, func() { d.Scan(text) })
+}
+
+func BenchmarkPartWrap(b *testing.B) {
+	text := toolOutput2K()
+	measureCPU(b, func() { Wrap("tool:x", text) })
+}
