@@ -19,6 +19,7 @@ import (
 	"github.com/hearthbot/hearth/engine"
 	"github.com/hearthbot/hearth/engine/access"
 	"github.com/hearthbot/hearth/engine/agent"
+	"github.com/hearthbot/hearth/engine/channelkit"
 	"github.com/hearthbot/hearth/engine/runtime"
 	"github.com/hearthbot/hearth/engine/tools"
 	"github.com/hearthbot/hearth/engine/tools/builtin"
@@ -81,6 +82,9 @@ type Bot struct {
 	channels []engine.Channel
 	once     *onceChannel
 	webhook  *webhook.Server
+	// attachments stores files received on channels (the memory
+	// workspace once wired; nil: files are described, not kept).
+	attachments channelkit.AttachmentStore
 
 	closeOnce sync.Once
 }
@@ -206,6 +210,11 @@ func (b *Bot) buildChannels() error {
 			}
 			b.channels = append(b.channels, r)
 		}
+		platforms, err := b.platformChannels()
+		if err != nil {
+			return err
+		}
+		b.channels = append(b.channels, platforms...)
 		if cfg.Channels.Webhook.Enabled {
 			w, err := b.newWebhook()
 			if err != nil {
