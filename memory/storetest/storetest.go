@@ -103,6 +103,12 @@ func RunConformanceTests(t *testing.T, h Harness) {
 		{"CloseDuringWrites", testCloseDuringWrites},
 		{"UseAfterClose", testUseAfterClose},
 		{"Persistence", testPersistence},
+		{"Routines", testRoutines},
+		{"RoutineRunRequests", testRoutineRunRequests},
+		{"Heartbeats", testHeartbeats},
+		{"Runs", testRuns},
+		{"RunsConcurrentStart", testRunsConcurrentStart},
+		{"LastInbound", testLastInbound},
 	}
 	for _, tc := range tests {
 		t.Run(tc.name, func(t *testing.T) { tc.fn(t, h) })
