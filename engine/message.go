@@ -100,8 +100,10 @@ func (k OutboundKind) String() string {
 // Outbound is an event addressed to a channel. ID is the engine's outbox id
 // for replies and notices (zero for transient kinds); adapters may use it as
 // an idempotency key. An answer to an inbound message has To.ReplyTo equal
-// to that message's MessageID (and InboundID its stored id when known); a
-// Final reply or notice ends the handling of that message.
+// to that message's MessageID (and InboundID its stored id when known) and
+// carries that message's Meta (persisted with it, so platform reply data
+// such as a Slack response_url survives a restart); a Final reply or notice
+// ends the handling of that message.
 type Outbound struct {
 	ID        int64             `json:"id,omitempty"`
 	Kind      OutboundKind      `json:"kind"`

@@ -43,7 +43,7 @@ func (e *Engine) Accept(ctx context.Context, in engine.Inbound) (engine.Receipt,
 		return engine.Receipt{Status: engine.Denied, MessageID: in.MessageID}, nil
 	case access.Pair:
 		// Nothing the sender wrote is stored as a turn; they get the code.
-		if err := e.notice(ctx, in.ReplyAddress(), 0, dec.Notice, false); err != nil {
+		if err := e.enqueue(ctx, engine.Outbound{Kind: engine.KindNotice, To: in.ReplyAddress(), Text: dec.Notice, Final: true, Meta: in.Meta}); err != nil {
 			return engine.Receipt{}, err
 		}
 		return engine.Receipt{Status: engine.PairingRequired, MessageID: in.MessageID}, nil

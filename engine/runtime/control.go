@@ -58,7 +58,7 @@ func (e *Engine) control(ctx context.Context, cmd string, in engine.Inbound, use
 	case "help":
 		text = helpText
 	}
-	return r, true, e.notice(ctx, in.ReplyAddress(), stored.ID, text, false)
+	return r, true, e.enqueue(ctx, engine.Outbound{Kind: engine.KindNotice, To: in.ReplyAddress(), Text: text, Final: true, InboundID: stored.ID, Meta: in.Meta})
 }
 
 // stopTurn cancels the running turn of a session, if any.
@@ -100,7 +100,11 @@ func (e *Engine) status(s engine.Session) string {
 // notice stores and delivers a system message (pairing code, command
 // answer, error) addressed to a conversation.
 func (e *Engine) notice(ctx context.Context, to engine.Address, inboundID int64, text string, isErr bool) error {
-	out := engine.Outbound{Kind: engine.KindNotice, To: to, Text: text, Final: true, Error: isErr, InboundID: inboundID}
+	return e.enqueue(ctx, engine.Outbound{Kind: engine.KindNotice, To: to, Text: text, Final: true, Error: isErr, InboundID: inboundID})
+}
+
+// enqueue stores an outbound message in the outbox and delivers it.
+func (e *Engine) enqueue(ctx context.Context, out engine.Outbound) error {
 	id, err := e.o.Store.EnqueueOutbound(ctx, out)
 	if err != nil {
 		return fmt.Errorf("queue notice: %w", err)

@@ -108,6 +108,12 @@ func (e *Engine) runTurn(a *actor, m engine.StoredInbound) {
 	}
 	send := to.Channel != "" && !jr.Suppressed
 	if send {
+		if !job {
+			// The adapter's reply data (Slack's response_url, ...) rides
+			// along, persisted, so a reply sent after a restart still
+			// finds its way.
+			out.Meta = m.Inbound.Meta
+		}
 		rec.Outbound = []engine.Outbound{out}
 	}
 	ids, err := e.o.Store.CompleteTurn(ctx, rec)
