@@ -124,7 +124,16 @@ func (m *Module) run(ctx context.Context, ex *execution, input []byte) ([]byte, 
 	if err != nil {
 		return nil, describeRunError(callCtx, ex, m, err, "starting")
 	}
-	defer inst.Close(context.WithoutCancel(ctx))
+	defer func() {
+		if hook := m.rt.opts.InspectMemory; hook != nil {
+			if mem := inst.Memory(); mem != nil {
+				if b, ok := mem.Read(0, mem.Size()); ok {
+					hook(m.name, b)
+				}
+			}
+		}
+		_ = inst.Close(context.WithoutCancel(ctx))
+	}()
 	out, err := m.callExecute(callCtx, ex, inst, input)
 	ex.flush(callCtx)
 	if err != nil {

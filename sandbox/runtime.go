@@ -80,8 +80,12 @@ type Options struct {
 	// snapshot: each call then runs the module's initialiser, which is
 	// several times slower. For diagnosis.
 	NoSnapshot bool
-	Logger     *slog.Logger
-	Now        func() time.Time
+	// InspectMemory, when set, sees each call's guest memory just before
+	// the instance is freed (it must not keep the slice). For tests that
+	// prove what a guest never saw, and for forensics.
+	InspectMemory func(tool string, memory []byte)
+	Logger        *slog.Logger
+	Now           func() time.Time
 }
 
 // Runtime loads and runs WASM tools. It is safe for concurrent use.
