@@ -162,9 +162,11 @@ func (b *Bot) buildEngine(ctx context.Context) error {
 			return fmt.Errorf("register tool: %w", err)
 		}
 	}
+	approvals := runtime.NewApprovals()
 	ag, err := agent.New(agent.Options{
 		LLM:                 b.LLM,
 		Tools:               b.Tools,
+		Approver:            approvals,
 		Audit:               b.Store,
 		Limiter:             agent.NewLimiter(cfg.Agent.MaxParallel),
 		SystemPrompt:        cfg.Agent.SystemPrompt,
@@ -184,6 +186,7 @@ func (b *Bot) buildEngine(ctx context.Context) error {
 		Store:       b.Store,
 		Gate:        b.Gate,
 		Agent:       ag,
+		Approvals:   approvals,
 		MailboxSize: cfg.Agent.MailboxSize,
 		IdleTimeout: cfg.Agent.IdleTimeout,
 		TurnTimeout: cfg.Agent.TurnTimeout,

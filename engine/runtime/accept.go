@@ -63,6 +63,12 @@ func (e *Engine) Accept(ctx context.Context, in engine.Inbound) (engine.Receipt,
 	stripe.Lock()
 	defer stripe.Unlock()
 
+	if _, isAnswer := parseDecision(in.Text); isAnswer && e.o.Approvals != nil && user.Role == engine.RoleOwner && e.o.Approvals.waiting(key) {
+		if r, handled, err := e.approvalAnswer(ctx, in, user, key); handled || err != nil {
+			return r, err
+		}
+	}
+
 	if cmd := command(in.Text); cmd != "" {
 		if r, handled, err := e.control(ctx, cmd, in, user, key); handled || err != nil {
 			return r, err
@@ -152,4 +158,30 @@ func stripeOf(id string) int {
 	h := fnv.New32a()
 	_, _ = h.Write([]byte(id))
 	return int(h.Sum32() % 64)
+}
+
+// approvalAnswer consumes the owner's yes/no/always to a waiting approval
+// (recording it for deduplication) instead of queueing it behind the turn
+// that waits for it.
+func (e *Engine) approvalAnswer(ctx context.Context, in engine.Inbound, user engine.User, key string) (engine.Receipt, bool, error) {
+	sess, err := e.session(ctx, user, in, key, false)
+	if err != nil {
+		return engine.Receipt{}, true, err
+	}
+	stored, inserted, err := e.o.Store.SaveInbound(ctx, engine.StoredInbound{
+		Inbound: in, UserID: user.ID, SessionID: sess.ID, Status: engine.InboxDone, CreatedAt: e.o.Now(),
+	})
+	if err != nil {
+		return engine.Receipt{}, true, fmt.Errorf("persist approval answer: %w", err)
+	}
+	r := engine.Receipt{Status: engine.Handled, ID: stored.ID, MessageID: in.MessageID, UserID: user.ID}
+	if !inserted {
+		r.Status = engine.Duplicate
+		return r, true, nil
+	}
+	text := "Got it."
+	if !e.o.Approvals.answer(key, in.Text) {
+		text = "That question was already answered or has expired."
+	}
+	return r, true, e.enqueue(ctx, engine.Outbound{Kind: engine.KindNotice, To: in.ReplyAddress(), Text: text, Final: true, InboundID: stored.ID, Meta: in.Meta})
 }

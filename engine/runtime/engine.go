@@ -57,6 +57,9 @@ type Options struct {
 	// channel failed (default 1s, 5s, 30s); after the last it stays in the
 	// outbox until the next start.
 	RetryDelays []time.Duration
+	// Approvals, when set, takes the owner's answers to approval
+	// questions; give the same value to the agent as its Approver.
+	Approvals *Approvals
 	// OnJobDone receives the result of every job run (RunJob), after its
 	// turn is recorded and its reply delivered or suppressed.
 	OnJobDone func(ctx context.Context, r JobResult)
@@ -119,7 +122,13 @@ func New(o Options) (*Engine, error) {
 	if o.Logger == nil {
 		o.Logger = slog.New(slog.DiscardHandler)
 	}
-	return &Engine{o: o, log: o.Logger, channels: map[string]engine.Channel{}, actors: map[string]*actor{}}, nil
+	e := &Engine{o: o, log: o.Logger, channels: map[string]engine.Channel{}, actors: map[string]*actor{}}
+	if o.Approvals != nil {
+		o.Approvals.mu.Lock()
+		o.Approvals.e = e
+		o.Approvals.mu.Unlock()
+	}
+	return e, nil
 }
 
 // AddChannel registers a channel so that replies addressed to it can be
