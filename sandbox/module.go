@@ -48,6 +48,9 @@ type Module struct {
 	gate     *httpgate.Gate
 	limiter  *rateLimiter
 
+	closeOnce sync.Once
+	closeErr  error
+
 	mu       sync.Mutex
 	inflight int
 	closing  bool
@@ -432,28 +435,33 @@ func (m *Module) release() {
 	}
 }
 
-// Close stops new calls, waits for running ones (until ctx ends, after
-// which they are stopped) and frees the module.
-func (m *Module) Close(ctx context.Context) error {
+// stop refuses new calls from now on.
+func (m *Module) stop() {
 	m.mu.Lock()
+	defer m.mu.Unlock()
 	if m.closing {
-		m.mu.Unlock()
-		<-m.idle
-		return nil
+		return
 	}
 	m.closing = true
 	if m.inflight == 0 {
 		close(m.idle)
 	}
-	m.mu.Unlock()
+}
+
+// Close stops new calls, waits for running ones (until ctx ends, after
+// which they are stopped) and frees the module.
+func (m *Module) Close(ctx context.Context) error {
+	m.stop()
 	select {
 	case <-m.idle:
 	case <-ctx.Done():
 	}
-	m.gate.Close()
-	err := m.wz.Close(context.WithoutCancel(ctx))
-	if m.image != nil {
-		m.image.Close()
-	}
-	return err
+	m.closeOnce.Do(func() {
+		m.gate.Close()
+		m.closeErr = m.wz.Close(context.WithoutCancel(ctx))
+		if m.image != nil {
+			m.image.Close()
+		}
+	})
+	return m.closeErr
 }
