@@ -6,6 +6,7 @@ import (
 	"fmt"
 	"log/slog"
 	"strings"
+	"unicode/utf8"
 
 	"github.com/hearthbot/hearth/engine"
 	"github.com/hearthbot/hearth/engine/leak"
@@ -123,10 +124,7 @@ func (g *Guard) Check(text, source string) Verdict {
 func (g *Guard) inspect(kind, name, text string) Verdict {
 	label := SourceLabel(kind, name)
 	found := g.det.Scan(text)
-	var secrets []leak.Finding
-	if g.opts.Secrets != nil {
-		secrets = g.opts.Secrets.Scan(text)
-	}
+	secrets := g.scanSecrets(text)
 	findings := make([]Finding, 0, len(found)+len(secrets))
 	actions := make([]Action, 0, len(found)+len(secrets))
 	verdict := ActionAllow
@@ -159,14 +157,60 @@ func (g *Guard) inspect(kind, name, text string) Verdict {
 	}
 	body := applyEdits(text, sanitizeEdits(text, findings, actions, secrets))
 	if body != text && g.opts.Secrets != nil {
-		// Neutralising (removing invisible characters) can join a secret
-		// that was split; scan the result once more.
+		// A safety net: neutralising must never assemble a secret the
+		// first scan could not see. Should it happen, the secret is
+		// redacted (or the content blocked) and reported for the whole
+		// text, since its span exists only in the rewritten text.
 		if again := g.opts.Secrets.Scan(body); len(again) > 0 {
 			body = applyEdits(body, sanitizeEdits(body, nil, nil, again))
+			v.Findings = append(v.Findings, Finding{Rule: RuleSecret, Family: FamilySecret, Severity: Critical,
+				Start: 0, End: len(text), rule: -1})
+			if leak.Strictest(again) == leak.ActionBlock {
+				v.Action = ActionBlock
+				v.Sanitized = blockNotice(label, v.Findings, nil)
+				return v
+			}
+			v.Action = stricter(v.Action, ActionSanitize)
 		}
 	}
-	v.Sanitized = Wrap(label, body, notes(verdict, findings, actions)...)
+	v.Sanitized = Wrap(label, body, notes(v.Action, v.Findings, actions)...)
 	return v
+}
+
+// scanSecrets runs the secret scanner over text. When text holds
+// invisible characters, it scans the text without them (a secret split by
+// a zero-width character or a soft hyphen is still a secret) and maps the
+// spans back.
+func (g *Guard) scanSecrets(text string) []leak.Finding {
+	if g.opts.Secrets == nil {
+		return nil
+	}
+	if !hasInvisible(text) {
+		return g.opts.Secrets.Scan(text)
+	}
+	var b strings.Builder
+	offs := make([]int, 0, len(text))
+	for i := 0; i < len(text); {
+		r, n := utf8.DecodeRuneInString(text[i:])
+		if !isInvisible(r) && !(r < utf8.RuneSelf && asciiTab[r]&aCtrl != 0) {
+			b.WriteString(text[i : i+n]) // raw bytes, so offsets stay exact
+			for k := 0; k < n; k++ {
+				offs = append(offs, i+k)
+			}
+		}
+		i += n
+	}
+	stripped := b.String()
+	out := g.opts.Secrets.Scan(stripped)
+	for i := range out {
+		s, e := out[i].Start, out[i].End
+		out[i].Start = offs[s]
+		out[i].End = len(text)
+		if e < len(offs) {
+			out[i].End = offs[e]
+		}
+	}
+	return out
 }
 
 func stricter(a, b Action) Action {
@@ -291,4 +335,24 @@ func (g *Guard) report(ctx context.Context, ev AuditEvent) {
 	if g.opts.Audit != nil {
 		g.opts.Audit(ctx, ev)
 	}
+}
+
+// hasInvisible reports whether s holds a character the fold view removes.
+func hasInvisible(s string) bool {
+	for i := 0; i < len(s); {
+		c := s[i]
+		if c < utf8.RuneSelf {
+			if asciiTab[c]&aCtrl != 0 {
+				return true
+			}
+			i++
+			continue
+		}
+		r, n := utf8.DecodeRuneInString(s[i:])
+		if isInvisible(r) || r == utf8.RuneError && n == 1 {
+			return true
+		}
+		i += n
+	}
+	return false
 }

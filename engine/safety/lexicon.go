@@ -123,7 +123,7 @@ var lexicon = [numClasses][]string{
 	cYour: {
 		"your", "you were given", "you've been given", "you have been given", "given to you",
 		"tus", "sus", "tu", "tes", "vos", "ta", "ton", "deine*", "dir gegebenen",
-		"suas", "seus", "sua", "teu", "tuas", "teus", "tue", "tuoi", "tua", "tuo", "vostre",
+		"suas", "seus", "seu", "sua", "teu", "tuas", "teus", "tue", "tuoi", "tua", "tuo", "vostre",
 		"你的", "您的", "你所有的", "твои", "свои", "ваши", "твоих", "своих", "あなたの", "君の",
 	},
 	cAll: {

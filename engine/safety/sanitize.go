@@ -38,7 +38,7 @@ func plainText(s string) string {
 	return string(v.fold)
 }
 
-var markupEscaper = strings.NewReplacer("<", "&lt;", ">", "&gt;", "[", "&#91;", "]", "&#93;", "|", "&#124;")
+var markupEscaper = strings.NewReplacer("<", "&lt;", ">", "&gt;", "[", "&#91;", "]", "&#93;")
 
 // neutralize returns the harmless form of a finding's span.
 func neutralize(fix neutralizer, span string) string {
@@ -46,7 +46,11 @@ func neutralize(fix neutralizer, span string) string {
 	case strip:
 		return ""
 	case escapeMarker:
-		return markupEscaper.Replace(plainText(span))
+		s := markupEscaper.Replace(plainText(span))
+		if !strings.ContainsAny(s, "&") { // "HEARTH SYSTEM NOTICE" has no bracket to escape
+			s = "&quot;" + s + "&quot;"
+		}
+		return s
 	case plainFence:
 		return "text"
 	case spaceToken:

@@ -102,8 +102,8 @@ func NeedsApproval(info engine.ToolInfo, args json.RawMessage, tainted, requeste
 				if !isString {
 					return true, fmt.Sprintf("%s has a %q argument that is not a path and %s", info.Name, k, why)
 				}
-				if f, hit := identityTarget(s); hit {
-					return true, fmt.Sprintf("%s would change the identity file %s and %s", info.Name, f, why)
+				if what, hit := identityTarget(s); hit {
+					return true, fmt.Sprintf("%s would change %s and %s", info.Name, what, why)
 				}
 			}
 		}
@@ -148,7 +148,8 @@ func describeRecipient(v any) string {
 }
 
 // identityTarget reports whether a path names an identity file, or could
-// affect one (the workspace root, a glob). The path is normalised first:
+// affect one (the workspace root, a glob), and describes the target. The
+// path is normalised first:
 // invisible characters removed, look-alike and fullwidth letters folded,
 // percent-decoding, backslashes, "./" and "..", trailing dots and spaces.
 func identityTarget(p string) (string, bool) {
@@ -164,16 +165,16 @@ func identityTarget(p string) (string, bool) {
 	s := strings.ReplaceAll(string(v.fold), "\\", "/")
 	s = strings.TrimSpace(s)
 	if strings.ContainsAny(s, "*?[") {
-		return s, true // a glob may match an identity file
+		return fmt.Sprintf("files matching %q, which may include identity files", s), true
 	}
 	clean := path.Clean("/" + s)
 	if clean == "/" {
-		return "the workspace root", true
+		return "the workspace root, which holds the identity files", true
 	}
 	base := strings.TrimRight(path.Base(clean), ". ")
 	for _, f := range identityFiles {
 		if strings.EqualFold(base, f) {
-			return f, true
+			return "the identity file " + f, true
 		}
 	}
 	return "", false
