@@ -109,6 +109,7 @@ func RunConformanceTests(t *testing.T, h Harness) {
 		{"Runs", testRuns},
 		{"RunsConcurrentStart", testRunsConcurrentStart},
 		{"LastInbound", testLastInbound},
+		{"APITokens", testAPITokenSuite},
 	}
 	for _, tc := range tests {
 		t.Run(tc.name, func(t *testing.T) { tc.fn(t, h) })
