@@ -6,7 +6,7 @@ import (
 )
 
 // check examines the text around one anchor occurrence at fold bytes
-// [a,b) and appends findings to c.out. Checks look at a bounded window
+// [a,b) and records findings in c.sink. Checks look at a bounded window
 // only, so the whole scan stays linear.
 type check func(c *scanCtx, a, b int)
 
@@ -49,9 +49,7 @@ func (c *scanCtx) add(rule string, a, b int) {
 
 // addOrig records a finding for original bytes [s,e).
 func (c *scanCtx) addOrig(rule string, s, e int) {
-	i := ruleIndex(rule)
-	r := &ruleTable[i]
-	c.out = append(c.out, Finding{Rule: r.ID, Family: r.Family, Severity: r.Severity, Start: s, End: e, rule: i})
+	c.sink.add(ruleIndex(rule), s, e)
 }
 
 func isLetterByte(b byte) bool { return 'a' <= b && b <= 'z' || 'A' <= b && b <= 'Z' }

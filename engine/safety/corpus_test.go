@@ -174,30 +174,36 @@ func TestCorpusQuality(t *testing.T) {
 	}
 }
 
-// TestCorpusHoldout reports results on a second corpus written after the
-// rules were tuned on the first one, and never used for tuning; its
-// numbers are the honest estimate in docs/security.md. It only fails on a
-// collapse (below 80% detection or above 10% false positives).
-func TestCorpusHoldout(t *testing.T) {
-	stats, missed, falsePos := corpusResults(t, "holdout_injections.jsonl", "holdout_benign.jsonl")
-	t.Logf("\n%s", corpusTable(stats))
-	for _, m := range missed {
-		t.Logf("missed: %s", m)
-	}
-	for _, f := range falsePos {
-		t.Logf("false positive: %s", f)
-	}
-	var attempts, detected, benign, flagged int
-	for _, s := range stats {
-		attempts += s.attempts
-		detected += s.detected
-		benign += s.benign
-		flagged += s.flagged
-	}
-	if r := pct(detected, attempts); r < 80 {
-		t.Errorf("held-out detection %.1f%% is below 80%%", r)
-	}
-	if r := pct(flagged, benign); r > 10 {
-		t.Errorf("held-out false positives %.1f%% are above 10%%", r)
+// TestCorpusHeldOut reports results on corpora that were not used to write
+// the rules: holdout_* was written after the first tuning round and used
+// once for fixes (its first-run numbers are in docs/security.md); blind_*
+// was written last and has never been used to change a rule. The test
+// logs both tables and fails only on a collapse (below 80% detection or
+// above 10% false positives).
+func TestCorpusHeldOut(t *testing.T) {
+	for _, set := range []string{"holdout", "blind"} {
+		t.Run(set, func(t *testing.T) {
+			stats, missed, falsePos := corpusResults(t, set+"_injections.jsonl", set+"_benign.jsonl")
+			t.Logf("\n%s", corpusTable(stats))
+			for _, m := range missed {
+				t.Logf("missed: %s", m)
+			}
+			for _, f := range falsePos {
+				t.Logf("false positive: %s", f)
+			}
+			var attempts, detected, benign, flagged int
+			for _, s := range stats {
+				attempts += s.attempts
+				detected += s.detected
+				benign += s.benign
+				flagged += s.flagged
+			}
+			if r := pct(detected, attempts); r < 80 {
+				t.Errorf("detection %.1f%% is below 80%%", r)
+			}
+			if r := pct(flagged, benign); r > 10 {
+				t.Errorf("false positives %.1f%% are above 10%%", r)
+			}
+		})
 	}
 }

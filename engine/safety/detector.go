@@ -44,9 +44,51 @@ type scanCtx struct {
 	v       view
 	ph      phraseState
 	hits    []acHit
-	out     []Finding
+	sink    sink
 	depth   int
 	decoded int
+	// seen[k] is where the last region examined by check kind k ends
+	// (fold offsets for lines, original offsets for URLs): a later anchor
+	// inside it is not examined again, which keeps repeated anchors from
+	// costing a window each.
+	seen [numSeen]int
+}
+
+// Check kinds that remember the region they examined.
+const (
+	seenURL = iota
+	seenPipe
+	numSeen
+)
+
+// maxPerRule bounds the findings of one rule in one scan; later matches
+// widen the rule's last finding instead, so a text that repeats one trick
+// a million times yields a short verdict.
+const maxPerRule = 128
+
+// sink collects findings, at most maxPerRule per rule.
+type sink struct {
+	out  []Finding
+	n    [64]int32 // findings per rule index
+	last [64]int32 // index in out of the rule's last finding
+}
+
+func (s *sink) reset() {
+	s.out = s.out[:0]
+	s.n = [64]int32{}
+}
+
+// add records a finding of ruleTable[i] for original bytes [start,end).
+func (s *sink) add(i, start, end int) {
+	if s.n[i] >= maxPerRule {
+		f := &s.out[s.last[i]]
+		f.Start, f.End = min(f.Start, start), max(f.End, end)
+		return
+	}
+	r := &ruleTable[i]
+	s.n[i]++
+	s.last[i] = int32(len(s.out))
+	s.out = append(s.out, Finding{Rule: r.ID, Family: r.Family, Severity: r.Severity, Start: start, End: end, rule: i})
 }
 
 // maxPooled is the largest text whose scratch buffers are kept for reuse.
@@ -60,9 +102,11 @@ func (d *Detector) Scan(text string) []Finding {
 
 func (d *Detector) scanDepth(text string, depth int) []Finding {
 	c := d.pool.Get().(*scanCtx)
-	c.out, c.depth, c.decoded = c.out[:0], depth, 0
-	c.v.build(text, d.ft, &c.out)
-	c.out = d.phr.matchPhrases(&c.v, &c.ph, c.out)
+	c.sink.reset()
+	c.depth, c.decoded = depth, 0
+	c.seen = [numSeen]int{}
+	c.v.build(text, d.ft, &c.sink)
+	d.phr.matchPhrases(&c.v, &c.ph, &c.sink)
 	c.hits = d.anc.ac.scan(c.v.fold, c.hits[:0])
 	for _, h := range c.hits {
 		d.anc.fns[h.pat](c, int(h.start), int(h.end))
@@ -70,7 +114,7 @@ func (d *Detector) scanDepth(text string, depth int) []Finding {
 	if depth == 0 {
 		c.scanPayloads()
 	}
-	out := mergeFindings(c.out)
+	out := mergeFindings(c.sink.out)
 	c.v.src = ""
 	if len(text) <= maxPooled {
 		d.pool.Put(c)

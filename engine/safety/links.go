@@ -408,7 +408,11 @@ func checkBareURL(c *scanCtx, a, b int) {
 		return // part of a word, a Markdown link, a tag or an attribute
 	}
 	s, _ := c.v.foldSpan(a, a+1)
+	if s < c.seen[seenURL] {
+		return // inside the URL examined last
+	}
 	e := urlEnd(c.v.src, s, false)
+	c.seen[seenURL] = e
 	u := strings.TrimRight(c.v.src[s:e], ".,;:!?")
 	host, rest, ok := parseURL(u)
 	if !ok {

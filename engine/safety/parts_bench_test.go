@@ -6,9 +6,9 @@ func BenchmarkPartBuild(b *testing.B) {
 	text := toolOutput2K()
 	var v view
 	ft := folds()
-	var out []Finding
+	var out sink
 	measureCPU(b, func() {
-		out = out[:0]
+		out.reset()
 		v.build(text, ft, &out)
 	})
 }
@@ -39,8 +39,11 @@ func BenchmarkPartPhrases(b *testing.B) {
 	v.build(text, folds(), nil)
 	idx := phraseIdx()
 	var st phraseState
-	var out []Finding
-	measureCPU(b, func() { out = idx.matchPhrases(&v, &st, out[:0]) })
+	var out sink
+	measureCPU(b, func() {
+		out.reset()
+		idx.matchPhrases(&v, &st, &out)
+	})
 }
 
 func BenchmarkPartScan(b *testing.B) {

@@ -203,10 +203,10 @@ type phraseState struct {
 }
 
 // matchPhrases finds phrase rules in v.skel and appends findings.
-func (idx *phraseIndex) matchPhrases(v *view, st *phraseState, out []Finding) []Finding {
+func (idx *phraseIndex) matchPhrases(v *view, st *phraseState, out *sink) {
 	st.acHits = idx.ac.scan(v.skel, st.acHits[:0])
 	if len(st.acHits) == 0 {
-		return out
+		return
 	}
 	st.words = st.words[:0]
 	st.urls = urlSpans(v.fold, st.urls[:0])
@@ -252,7 +252,7 @@ func (idx *phraseIndex) matchPhrases(v *view, st *phraseState, out []Finding) []
 			pi := int(pi32)
 			p := &idx.phrases[pi]
 			if p.window > 0 {
-				out = idx.unordered(v, st, pi, w, out)
+				idx.unordered(v, st, pi, w, out)
 				continue
 			}
 			n := len(p.slots)
@@ -265,7 +265,7 @@ func (idx *phraseIndex) matchPhrases(v *view, st *phraseState, out []Finding) []
 						continue
 					}
 					if n == 1 {
-						out = idx.emit(v, p, w.start, w.end, out)
+						idx.emit(v, p, w.start, w.end, out)
 					} else {
 						st.partial[pi][0] = append(st.partial[pi][0], span32{w.start, w.end})
 					}
@@ -281,7 +281,7 @@ func (idx *phraseIndex) matchPhrases(v *view, st *phraseState, out []Finding) []
 						break
 					}
 					if k == n-1 {
-						out = idx.emit(v, p, prev[j].start, w.end, out)
+						idx.emit(v, p, prev[j].start, w.end, out)
 					} else {
 						st.partial[pi][k] = append(st.partial[pi][k], span32{prev[j].start, w.end})
 					}
@@ -293,7 +293,6 @@ func (idx *phraseIndex) matchPhrases(v *view, st *phraseState, out []Finding) []
 			st.negEnds = append(st.negEnds, w.end)
 		}
 	}
-	return out
 }
 
 func negatedBefore(ends []int32, start, guard int32) bool {
@@ -307,7 +306,7 @@ func negatedBefore(ends []int32, start, guard int32) bool {
 	return false
 }
 
-func (idx *phraseIndex) unordered(v *view, st *phraseState, pi int, w wordHit, out []Finding) []Finding {
+func (idx *phraseIndex) unordered(v *view, st *phraseState, pi int, w wordHit, out *sink) {
 	p := &idx.phrases[pi]
 	last := st.last[pi]
 	for k := range p.slots {
@@ -318,7 +317,7 @@ func (idx *phraseIndex) unordered(v *view, st *phraseState, pi int, w wordHit, o
 	lo, hi := int32(-1), int32(-1)
 	for k := range last {
 		if last[k].start < 0 {
-			return out
+			return
 		}
 		if lo < 0 || last[k].start < lo {
 			lo = last[k].start
@@ -328,32 +327,31 @@ func (idx *phraseIndex) unordered(v *view, st *phraseState, pi int, w wordHit, o
 		}
 	}
 	if hi-lo > p.window {
-		return out
+		return
 	}
 	// The slots must be distinct words: one word cannot fill two slots.
 	for a := range last {
 		for b := a + 1; b < len(last); b++ {
 			if last[a] == last[b] {
-				return out
+				return
 			}
 		}
 	}
 	if p.negGuard > 0 && negatedBefore(st.negEnds, lo, p.negGuard) {
-		return out
+		return
 	}
 	for k := range last {
 		last[k] = span32{-1, -1}
 	}
-	return idx.emit(v, p, lo, hi, out)
+	idx.emit(v, p, lo, hi, out)
 }
 
-func (idx *phraseIndex) emit(v *view, p *compiledPhrase, a, b int32, out []Finding) []Finding {
+func (idx *phraseIndex) emit(v *view, p *compiledPhrase, a, b int32, out *sink) {
 	if p.colon && !followedByColon(v, int(v.skelFold[b-1])) {
-		return out
+		return
 	}
 	s, e := v.skelSpan(int(a), int(b))
-	r := &ruleTable[p.rule]
-	return append(out, Finding{Rule: r.ID, Family: r.Family, Severity: r.Severity, Start: s, End: e, rule: p.rule})
+	out.add(p.rule, s, e)
 }
 
 // followedByColon reports whether the rune at fold index j is followed,

@@ -60,6 +60,9 @@ var scripting = map[string]bool{"python": true, "python2": true, "python3": true
 
 func checkPipeToShell(c *scanCtx, a, b int) {
 	f := c.v.fold
+	if a < c.seen[seenPipe] {
+		return // this line was already reported
+	}
 	j := c.skipSpaces(a + 1)
 	w := c.wordAt(j)
 	k := c.skipSpaces(j + len(w))
@@ -93,7 +96,9 @@ func checkPipeToShell(c *scanCtx, a, b int) {
 		return
 	}
 	_ = f
-	c.add(RulePipeToShell, ls+leadingSpace(line), c.lineEnd(b))
+	le := c.lineEnd(b)
+	c.seen[seenPipe] = le
+	c.add(RulePipeToShell, ls+leadingSpace(line), le)
 }
 
 func leadingSpace(b []byte) int {

@@ -65,7 +65,7 @@ var leet = [128]byte{'0': 'o', '1': 'i', '3': 'e', '4': 'a', '5': 's', '7': 't',
 // build prepares v for src. When uni is not nil, Unicode findings (zero-width
 // characters inside words, bidi controls, tag characters, mixed-script
 // words) are appended to it.
-func (v *view) build(src string, ft *foldTable, uni *[]Finding) {
+func (v *view) build(src string, ft *foldTable, uni *sink) {
 	v.src = src
 	if need := len(src) + len(src)/8 + 16; cap(v.fold) < need {
 		v.fold = make([]byte, 0, need)
@@ -253,7 +253,7 @@ func (v *view) skelSpan(a, b int) (int, int) {
 type uniTracker struct {
 	on  bool
 	src string
-	out *[]Finding
+	out *sink
 	// pending: an invisible, bidi or tag run is open
 	pending bool
 	// invisible run (zero-width class)
@@ -268,14 +268,12 @@ type uniTracker struct {
 	wordsTo int
 }
 
-func (u *uniTracker) reset(src string, out *[]Finding) {
+func (u *uniTracker) reset(src string, out *sink) {
 	*u = uniTracker{on: out != nil, src: src, out: out, invStart: -1, bidiStart: -1, tagStart: -1}
 }
 
 func (u *uniTracker) add(rule string, start, end int) {
-	i := ruleIndex(rule)
-	r := &ruleTable[i]
-	*u.out = append(*u.out, Finding{Rule: r.ID, Family: r.Family, Severity: r.Severity, Start: start, End: end, rule: i})
+	u.out.add(ruleIndex(rule), start, end)
 }
 
 func (u *uniTracker) invisible(r rune, i, n int) {

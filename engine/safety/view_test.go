@@ -100,7 +100,7 @@ func TestSpansMapToOriginal(t *testing.T) {
 func TestUnicodeFindings(t *testing.T) {
 	tests := []struct {
 		name, in, rule string
-		want       bool
+		want           bool
 	}{
 		{"zero-width inside a word", "pass\u200bword", RuleZeroWidth, true},
 		{"zero-width joiner in emoji", "👨\u200d👩\u200d👧", RuleZeroWidth, false},
