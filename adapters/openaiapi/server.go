@@ -1,0 +1,389 @@
+package openaiapi
+
+import (
+	"context"
+	"errors"
+	"fmt"
+	"log/slog"
+	"net"
+	"net/http"
+	"strings"
+	"sync"
+	"sync/atomic"
+	"time"
+	"unicode"
+
+	"github.com/hearthbot/hearth/engine"
+)
+
+// Defaults of Options.
+const (
+	DefaultName            = "api"
+	DefaultListen          = "127.0.0.1:8790"
+	DefaultModel           = "hearth"
+	DefaultConversation    = "api"
+	DefaultMaxBodyBytes    = 1 << 20
+	DefaultReplyTimeout    = 5 * time.Minute
+	DefaultKeepAlive       = 15 * time.Second
+	DefaultShutdownTimeout = 5 * time.Second
+	// HeaderConversation names the conversation (session) of a request;
+	// it wins over the request's "user" field.
+	HeaderConversation = "X-Hearth-Conversation"
+	// touchEvery is how often a token's last use is written at most.
+	touchEvery = time.Minute
+)
+
+// ErrNoRoute reports a message the API cannot deliver: it answers no
+// request (a routine's result), and an HTTP API cannot push.
+var ErrNoRoute = errors.New("openaiapi: the API cannot deliver a message that answers no request")
+
+// Tokens is what the channel needs of the token store (the store's
+// engine.APITokenStore methods).
+type Tokens interface {
+	APITokenByHash(ctx context.Context, hash []byte) (engine.APIToken, error)
+	TouchAPIToken(ctx context.Context, id string, at time.Time) error
+}
+
+// Identities links a token's user to the channel's identity (the store's
+// engine.UserStore methods).
+type Identities interface {
+	IdentityFor(ctx context.Context, channel, platformID string) (engine.Identity, error)
+	LinkIdentity(ctx context.Context, id engine.Identity) error
+}
+
+// Options configure the API channel. Tokens and Identities are required.
+type Options struct {
+	// Name is the channel name; "" means "api".
+	Name string
+	// Listen is the TCP address; "" means 127.0.0.1:8790.
+	Listen string
+	// AllowNonLoopback permits an address that is not loopback (every
+	// request still needs a token); without it such an address is refused.
+	AllowNonLoopback bool
+	// Model is the model name GET /v1/models lists and requests must
+	// name; "" means "hearth".
+	Model string
+	// Tokens authenticates requests.
+	Tokens Tokens
+	// Identities links token users to the channel's identities.
+	Identities Identities
+	// MaxBodyBytes limits a request body (400 beyond); 0 means 1 MiB.
+	MaxBodyBytes int64
+	// ReplyTimeout bounds how long a request waits for its answer; 0
+	// means 5 minutes. The turn goes on, and its answer joins the
+	// session's history.
+	ReplyTimeout time.Duration
+	// KeepAlive is the interval of SSE comments sent while a streamed
+	// answer is silent (tools running), so proxies keep the connection;
+	// 0 means 15s.
+	KeepAlive time.Duration
+	// ShutdownTimeout bounds the graceful drain when Run stops; 0 means 5s.
+	ShutdownTimeout time.Duration
+	// Logger; nil discards.
+	Logger *slog.Logger
+	// Now is the clock (tests); nil means time.Now.
+	Now func() time.Time
+}
+
+// Server is the API channel: an HTTP server and an engine.Streamer.
+// Create it with New.
+type Server struct {
+	opts    Options
+	log     *slog.Logger
+	now     func() time.Time
+	mux     *http.ServeMux
+	waiters *registry
+	created int64 // unix time reported for the model
+
+	linked sync.Map // user id -> struct{}: identity known to be linked
+
+	sink    atomic.Pointer[sinkBox]
+	stop    atomic.Pointer[chan struct{}] // closed when Run begins to stop
+	running atomic.Bool
+
+	mu sync.Mutex // guards ln
+	ln net.Listener
+
+	healthMu sync.Mutex
+	health   engine.ChannelHealth
+}
+
+type sinkBox struct{ engine.Sink }
+
+// Compile-time checks of the abilities the API offers.
+var (
+	_ engine.Streamer       = (*Server)(nil)
+	_ engine.HealthReporter = (*Server)(nil)
+)
+
+// New checks the options and builds the channel; it does not listen yet.
+func New(opts Options) (*Server, error) {
+	if err := checkOptions(&opts); err != nil {
+		return nil, err
+	}
+	s := &Server{
+		opts:    opts,
+		log:     opts.Logger,
+		now:     opts.Now,
+		mux:     http.NewServeMux(),
+		waiters: newRegistry(),
+	}
+	if s.log == nil {
+		s.log = slog.New(slog.DiscardHandler)
+	}
+	if s.now == nil {
+		s.now = time.Now
+	}
+	s.created = s.now().Unix()
+	s.health.State = "stopped"
+	s.mux.HandleFunc("POST /v1/chat/completions", s.handleChat)
+	s.mux.HandleFunc("GET /v1/models", s.handleModels)
+	s.mux.HandleFunc("GET /v1/models/{model...}", s.handleModel)
+	s.mux.HandleFunc("/v1/chat/completions", methodNotAllowed(http.MethodPost))
+	s.mux.HandleFunc("/v1/models", methodNotAllowed(http.MethodGet))
+	s.mux.HandleFunc("/", func(rw http.ResponseWriter, r *http.Request) {
+		writeFault(rw, newFault(http.StatusNotFound, typeInvalidRequest, "", "unknown_url",
+			fmt.Sprintf("unknown path %s %s: this server offers POST /v1/chat/completions and GET /v1/models", r.Method, r.URL.Path)))
+	})
+	return s, nil
+}
+
+// checkOptions validates opts and fills in defaults.
+func checkOptions(o *Options) error {
+	if o.Name == "" {
+		o.Name = DefaultName
+	}
+	if o.Listen == "" {
+		o.Listen = DefaultListen
+	}
+	if o.Model == "" {
+		o.Model = DefaultModel
+	}
+	host, _, err := net.SplitHostPort(o.Listen)
+	if err != nil {
+		return fmt.Errorf("openaiapi: listen address %q: %w", o.Listen, err)
+	}
+	if !isLoopbackHost(host) && !o.AllowNonLoopback {
+		return fmt.Errorf("openaiapi: refusing to listen on non-loopback address %q; allow it explicitly (allow_non_loopback) if the API must be reachable from other machines", o.Listen)
+	}
+	if o.Tokens == nil {
+		return errors.New("openaiapi: no token store: every request must be authenticated by an API token")
+	}
+	if o.Identities == nil {
+		return errors.New("openaiapi: no identity store")
+	}
+	if strings.TrimSpace(o.Model) != o.Model || strings.IndexFunc(o.Model, unicode.IsControl) >= 0 || len(o.Model) > 256 {
+		return fmt.Errorf("openaiapi: model name %q: want a short name without spaces around it or control characters", o.Model)
+	}
+	durations := []struct {
+		name string
+		v    *time.Duration
+		def  time.Duration
+	}{
+		{"reply timeout", &o.ReplyTimeout, DefaultReplyTimeout},
+		{"keep-alive interval", &o.KeepAlive, DefaultKeepAlive},
+		{"shutdown timeout", &o.ShutdownTimeout, DefaultShutdownTimeout},
+	}
+	for _, d := range durations {
+		if *d.v < 0 {
+			return fmt.Errorf("openaiapi: %s must not be negative, got %v", d.name, *d.v)
+		}
+		if *d.v == 0 {
+			*d.v = d.def
+		}
+	}
+	switch {
+	case o.MaxBodyBytes < 0:
+		return fmt.Errorf("openaiapi: max body bytes must not be negative, got %d", o.MaxBodyBytes)
+	case o.MaxBodyBytes == 0:
+		o.MaxBodyBytes = DefaultMaxBodyBytes
+	}
+	return nil
+}
+
+// isLoopbackHost reports whether host (no port) names only this machine.
+// The empty host (":8790") means every interface and is not loopback.
+func isLoopbackHost(host string) bool {
+	if strings.EqualFold(host, "localhost") {
+		return true
+	}
+	ip := net.ParseIP(strings.Trim(host, "[]"))
+	return ip != nil && ip.IsLoopback()
+}
+
+func methodNotAllowed(allow string) http.HandlerFunc {
+	return func(rw http.ResponseWriter, r *http.Request) {
+		rw.Header().Set("Allow", allow)
+		writeFault(rw, newFault(http.StatusMethodNotAllowed, typeInvalidRequest, "", "method_not_allowed",
+			fmt.Sprintf("%s %s is not supported; use %s", r.Method, r.URL.Path, allow)))
+	}
+}
+
+// Name implements engine.Channel.
+func (s *Server) Name() string { return s.opts.Name }
+
+// Capabilities implements engine.Channel: Markdown goes out as is, in one
+// message of any length.
+func (s *Server) Capabilities() engine.Capabilities {
+	return engine.Capabilities{Format: "markdown"}
+}
+
+// Health implements engine.HealthReporter.
+func (s *Server) Health() engine.ChannelHealth {
+	s.healthMu.Lock()
+	defer s.healthMu.Unlock()
+	return s.health
+}
+
+func (s *Server) setHealth(f func(h *engine.ChannelHealth)) {
+	s.healthMu.Lock()
+	defer s.healthMu.Unlock()
+	f(&s.health)
+}
+
+// Handler returns the routes Run serves (tests, embedding).
+func (s *Server) Handler() http.Handler { return s.mux }
+
+// Listen binds the configured address if it is not bound yet, so a caller
+// can learn the address (Addr) or fail early before Run.
+func (s *Server) Listen() error {
+	s.mu.Lock()
+	defer s.mu.Unlock()
+	if s.ln != nil {
+		return nil
+	}
+	ln, err := net.Listen("tcp", s.opts.Listen)
+	if err != nil {
+		return fmt.Errorf("openaiapi: listen on %s: %w", s.opts.Listen, err)
+	}
+	s.ln = ln
+	return nil
+}
+
+// Addr is the bound address ("" before Listen), e.g. for port 0 in tests.
+func (s *Server) Addr() string {
+	s.mu.Lock()
+	defer s.mu.Unlock()
+	if s.ln == nil {
+		return ""
+	}
+	return s.ln.Addr().String()
+}
+
+// Run implements engine.Channel: it listens (unless Listen did) and serves
+// until ctx is cancelled, then stops accepting, answers waiting requests
+// with 503 (their messages are stored and will be answered into the
+// session's history) and drains in-flight requests for at most
+// ShutdownTimeout.
+func (s *Server) Run(ctx context.Context, sink engine.Sink) error {
+	if sink == nil {
+		return errors.New("openaiapi: Run needs a sink")
+	}
+	if !s.running.CompareAndSwap(false, true) {
+		return errors.New("openaiapi: already running")
+	}
+	defer s.running.Store(false)
+	if err := s.Listen(); err != nil {
+		s.setHealth(func(h *engine.ChannelHealth) { h.State = "failed"; h.LastError = err.Error() })
+		return err
+	}
+	s.mu.Lock()
+	ln := s.ln
+	s.mu.Unlock()
+
+	stop := make(chan struct{})
+	s.stop.Store(&stop)
+	s.sink.Store(&sinkBox{sink})
+	defer s.sink.Store(nil)
+	srv := &http.Server{
+		Handler:           s.mux,
+		ReadHeaderTimeout: 10 * time.Second,
+		ReadTimeout:       30 * time.Second,
+		IdleTimeout:       2 * time.Minute,
+		MaxHeaderBytes:    64 << 10,
+		ErrorLog:          slog.NewLogLogger(s.log.Handler(), slog.LevelWarn),
+	}
+	served := make(chan error, 1)
+	go func() { served <- srv.Serve(ln) }()
+	s.setHealth(func(h *engine.ChannelHealth) { h.State = "connected"; h.LastError = "" })
+	s.log.Info("openaiapi: listening", "addr", ln.Addr().String(), "model", s.opts.Model)
+
+	var runErr error
+	select {
+	case <-ctx.Done():
+	case err := <-served:
+		runErr = fmt.Errorf("openaiapi: serve: %w", err)
+	}
+	close(stop)
+	if runErr == nil {
+		sctx, cancel := context.WithTimeout(context.WithoutCancel(ctx), s.opts.ShutdownTimeout)
+		if err := srv.Shutdown(sctx); err != nil {
+			s.log.Warn("openaiapi: graceful shutdown incomplete", "err", err)
+			srv.Close()
+		}
+		cancel()
+		<-served
+	}
+	s.mu.Lock()
+	s.ln = nil
+	s.mu.Unlock()
+	s.setHealth(func(h *engine.ChannelHealth) {
+		if runErr != nil {
+			h.State, h.LastError = "failed", runErr.Error()
+		} else {
+			h.State = "stopped"
+		}
+	})
+	return runErr
+}
+
+// stopping is closed once Run begins to stop (nil before Run).
+func (s *Server) stopping() <-chan struct{} {
+	if p := s.stop.Load(); p != nil {
+		return *p
+	}
+	return nil
+}
+
+// Send implements engine.Channel. A reply or notice that answers a
+// request in flight completes it. The answer to a request whose client
+// left is not an error: it is in the session's history. A message that
+// answers no request cannot be delivered (ErrNoRoute). Other kinds are
+// ignored.
+func (s *Server) Send(_ context.Context, msg engine.Outbound) (engine.SentMessage, error) {
+	switch msg.Kind {
+	case engine.KindDelta:
+		s.deliverDelta(msg)
+		return engine.SentMessage{}, nil
+	case engine.KindReply, engine.KindNotice:
+	default:
+		return engine.SentMessage{}, nil
+	}
+	if msg.To.ReplyTo == "" {
+		return engine.SentMessage{}, ErrNoRoute
+	}
+	sent := engine.SentMessage{ID: msg.To.ReplyTo}
+	if w := s.waiters.lookup(msg.To.ReplyTo); w != nil && w.add(msg) {
+		s.setHealth(func(h *engine.ChannelHealth) { h.LastOutbound = s.now() })
+		return sent, nil
+	}
+	s.log.Debug("openaiapi: answer to a request no longer waiting; it stays in the session's history",
+		"message", msg.To.ReplyTo, "kind", msg.Kind.String())
+	return sent, nil
+}
+
+// Stream implements engine.Streamer: a delta of a streamed request
+// becomes SSE chunks; deltas of other requests are dropped. It never
+// blocks on the client.
+func (s *Server) Stream(_ context.Context, msg engine.Outbound) error {
+	if msg.Kind == engine.KindDelta {
+		s.deliverDelta(msg)
+	}
+	return nil
+}
+
+func (s *Server) deliverDelta(msg engine.Outbound) {
+	if w := s.waiters.lookup(msg.To.ReplyTo); w != nil {
+		w.delta(msg)
+	}
+}
