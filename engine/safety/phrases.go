@@ -370,8 +370,8 @@ func followedByColon(v *view, j int) bool {
 	return false
 }
 
-// urlSpans returns the fold spans of the URLs in f: from the blank before
-// each "://" (at most 80 bytes back) to the next blank.
+// urlSpans returns the fold spans of the URLs in f: from the scheme before
+// each "://" (at most 16 letters) to the next blank.
 func urlSpans(f []byte, out []span32) []span32 {
 	for off := 0; off < len(f); {
 		k := bytes.Index(f[off:], []byte("://"))
@@ -380,7 +380,8 @@ func urlSpans(f []byte, out []span32) []span32 {
 		}
 		k += off
 		s := k
-		for s > 0 && s > k-80 && !isURLStop(f[s-1]) {
+		for s > 0 && s > k-16 && (isLowerASCII(f[s-1]) || f[s-1] >= '0' && f[s-1] <= '9' ||
+			f[s-1] == '+' || f[s-1] == '-' || f[s-1] == '.') {
 			s--
 		}
 		e := k + 3
@@ -399,7 +400,8 @@ func isURLStop(b byte) bool {
 }
 
 // insideURL reports whether fold index j lies inside a URL or a path: the
-// byte before it is a path or query separator, or j is within one of urls.
+// byte before it is a path or query separator, or j is within one of urls
+// (after its first byte).
 func insideURL(f []byte, urls []span32, j int) bool {
 	if j == 0 {
 		return false
@@ -415,5 +417,7 @@ func insideURL(f []byte, urls []span32, j int) bool {
 		}
 		return 1
 	})
-	return k < len(urls) && urls[k].start <= int32(j)
+	// A word that starts the URL ("https" of "send it to https://...") is
+	// prose; words after it are part of the URL.
+	return k < len(urls) && urls[k].start < int32(j)
 }

@@ -164,7 +164,7 @@ func applyOverrides(acts []Action, m map[string]string, path string) error {
 			}
 			i := ruleIndex(k)
 			if i < 0 {
-				return fmt.Errorf("%s.%s: unknown rule or family (see `hearth safety rules`; families: %s)", path, k, familyList())
+				return fmt.Errorf("%s.%s: unknown rule or family (rule ids are listed in docs/security.md; families: %s)", path, k, familyList())
 			}
 			acts[i] = a
 		}
