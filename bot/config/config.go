@@ -184,6 +184,28 @@ type ChannelsConfig struct {
 	Telegram TelegramConfig `koanf:"telegram"`
 	// Slack is the Slack app.
 	Slack SlackConfig `koanf:"slack"`
+	// API is the OpenAI-compatible API (POST /v1/chat/completions).
+	API APIConfig `koanf:"api"`
+}
+
+// APIConfig configures the OpenAI-compatible API. Requests are
+// authenticated by per-user API tokens (`hearth tokens create`), so it has
+// no allowlist or shared credential.
+type APIConfig struct {
+	// Enabled starts the API listener. Default false.
+	Enabled bool `koanf:"enabled"`
+	// Listen is the host:port to bind. Default "127.0.0.1:8790".
+	Listen string `koanf:"listen"`
+	// AllowNonLoopback permits a listen address other than loopback
+	// (every request still needs a token). Default false.
+	AllowNonLoopback bool `koanf:"allow_non_loopback"`
+	// Model is the model name the API lists and clients must request.
+	// Default "hearth".
+	Model string `koanf:"model"`
+	// MaxBodyBytes bounds a request body. Default 1048576 (1 MiB).
+	MaxBodyBytes int64 `koanf:"max_body_bytes"`
+	// ReplyTimeout bounds a request waiting for its answer. Default 5m.
+	ReplyTimeout time.Duration `koanf:"reply_timeout"`
 }
 
 // REPLConfig configures the terminal channel. Its only user is the owner,
@@ -392,6 +414,12 @@ func Default() Config {
 				APIURL:            "https://slack.com/api/",
 				GroupPolicy:       "mention",
 				StallAfter:        2 * time.Minute,
+			},
+			API: APIConfig{
+				Listen:       "127.0.0.1:8790",
+				Model:        "hearth",
+				MaxBodyBytes: 1 << 20,
+				ReplyTimeout: 5 * time.Minute,
 			},
 		},
 		Memory: MemoryConfig{RRFK: 60},
