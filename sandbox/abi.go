@@ -33,6 +33,7 @@ const (
 	ExportSchema      = "schema"
 	ExportExecute     = "execute"
 	ExportInitialize  = "_initialize"
+	ExportPrepare     = "hearth_prepare"
 	ExportMemory      = "memory"
 )
 
@@ -42,7 +43,7 @@ var ABIOnlyImports = []string{ImportResultTake}
 
 // ABIOnlyExports are guest exports that implement the ABI rather than a
 // WIT function.
-var ABIOnlyExports = []string{ExportAlloc, ExportInitialize}
+var ABIOnlyExports = []string{ExportAlloc, ExportInitialize, ExportPrepare}
 
 const (
 	i32 = api.ValueTypeI32

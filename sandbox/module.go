@@ -41,12 +41,15 @@ type Module struct {
 	compiled wazero.CompiledModule
 	data     []wasmbin.Run
 	hasInit  bool
-	snap     *snapshot
-	image    snapshotImage
-	globals  []string // export names of the module's globals
-	info     engine.ToolInfo
-	gate     *httpgate.Gate
-	limiter  *rateLimiter
+	// hasPrepare: the module exports hearth_prepare, run once before the
+	// snapshot.
+	hasPrepare bool
+	snap       *snapshot
+	image      snapshotImage
+	globals    []string // export names of the module's globals
+	info       engine.ToolInfo
+	gate       *httpgate.Gate
+	limiter    *rateLimiter
 
 	closeOnce sync.Once
 	closeErr  error
@@ -175,11 +178,14 @@ func (m *Module) checkInterface() error {
 			return fmt.Errorf("exports %q with the wrong type %s (want %s)", name, typeString(f.ParamTypes(), f.ResultTypes()), typeString(want.params, want.results))
 		}
 	}
-	if f, ok := exports[ExportInitialize]; ok {
-		if len(f.ParamTypes()) != 0 || len(f.ResultTypes()) != 0 {
-			return fmt.Errorf("exports %q with parameters or results", ExportInitialize)
+	for _, name := range []string{ExportInitialize, ExportPrepare} {
+		if f, ok := exports[name]; ok {
+			if len(f.ParamTypes()) != 0 || len(f.ResultTypes()) != 0 {
+				return fmt.Errorf("exports %q with parameters or results", name)
+			}
+			m.hasInit = m.hasInit || name == ExportInitialize
+			m.hasPrepare = m.hasPrepare || name == ExportPrepare
 		}
-		m.hasInit = true
 	}
 	if _, ok := m.compiled.ExportedMemories()[ExportMemory]; !ok {
 		return fmt.Errorf("does not export its memory as %q", ExportMemory)
@@ -237,6 +243,11 @@ func (m *Module) initialise(ctx context.Context) (string, json.RawMessage, error
 	schema, err := checkSchema(schemaText)
 	if err != nil {
 		return "", nil, err
+	}
+	if m.hasPrepare && !m.rt.opts.NoSnapshot {
+		if _, err := inst.ExportedFunction(ExportPrepare).Call(ctx); err != nil {
+			return "", nil, describeRunError(ctx, ex, m, err, "preparing")
+		}
 	}
 	if !m.rt.opts.NoSnapshot {
 		m.snap = m.capture(inst)

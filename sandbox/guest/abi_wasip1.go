@@ -65,6 +65,9 @@ func exportDescription() uint64 { return pack([]byte(describe())) }
 //go:wasmexport schema
 func exportSchema() uint64 { return pack([]byte(schema())) }
 
+//go:wasmexport hearth_prepare
+func exportPrepare() { prepare() }
+
 //go:wasmexport execute
 func exportExecute(ptr, n uint32) uint64 {
 	in := inputBuf

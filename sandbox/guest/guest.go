@@ -77,6 +77,9 @@ type tool struct {
 	description string
 	schema      string
 	run         func(c *Context, raw json.RawMessage) (string, error)
+	// warm decodes an empty parameters object, so the JSON decoder for
+	// the parameter type is built before the snapshot.
+	warm func()
 }
 
 // registered is set once by Register from init. It is the only package
@@ -104,6 +107,11 @@ func Register[P any](description, schema string, h Handler[P]) {
 				}
 			}
 			return h(c, p)
+		},
+		warm: func() {
+			var p P
+			_ = json.Unmarshal([]byte(`{}`), &p)
+			_, _ = json.Marshal(p)
 		},
 	}
 }
@@ -140,6 +148,23 @@ func schema() string {
 		return ""
 	}
 	return registered.schema
+}
+
+// prepare runs once, after initialisation and before the host takes the
+// snapshot every call starts from: it warms the JSON machinery for the
+// envelope types and collects garbage, so that no call repeats that work.
+func prepare() {
+	var env envelope
+	_ = json.Unmarshal([]byte(`{"params":{},"context":{"tool":"t","call_id":"c","timezone":"UTC"}}`), &env)
+	_ = mustMarshal(outcome{Output: "x", Error: "y"})
+	var rep hostReply
+	_ = json.Unmarshal([]byte(`{"ok":{}}`), &rep)
+	if registered != nil {
+		registered.warm()
+	}
+	// Collect garbage and return free pages now, so that the background
+	// scavenger has no work pending in the snapshot.
+	debug.FreeOSMemory()
 }
 
 // execute runs the handler for one JSON envelope and returns the JSON
