@@ -1,7 +1,9 @@
 package safety
 
 import (
+	"bytes"
 	"context"
+	"encoding/json"
 	"errors"
 	"fmt"
 	"log/slog"
@@ -110,6 +112,20 @@ type Verdict struct {
 	// Sanitized is the text as the model would see it: neutralised and
 	// wrapped, or a notice when blocked.
 	Sanitized string `json:"sanitized"`
+}
+
+// JSON encodes v as one indented object for `hearth safety check`, without
+// escaping <, > and & (encoding/json's default), so that the sanitized
+// text reads as the model sees it.
+func (v Verdict) JSON() ([]byte, error) {
+	var b bytes.Buffer
+	enc := json.NewEncoder(&b)
+	enc.SetEscapeHTML(false)
+	enc.SetIndent("", "  ")
+	if err := enc.Encode(v); err != nil {
+		return nil, fmt.Errorf("safety: encode verdict: %w", err)
+	}
+	return b.Bytes(), nil
 }
 
 // Check inspects text from an untrusted source, named "kind" or
