@@ -79,6 +79,7 @@ type Guard struct {
 var (
 	_ engine.ContentGuard  = (*Guard)(nil)
 	_ engine.OutboundGuard = (*Guard)(nil)
+	_ SecretScanner        = (*leak.Detector)(nil)
 )
 
 // New validates opts and returns a Guard.

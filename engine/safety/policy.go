@@ -50,7 +50,7 @@ func ParseAction(s string) (Action, error) {
 	return "", fmt.Errorf("safety: unknown action %q (want block, sanitize, review, warn or allow)", s)
 }
 
-// SourceKinds are the content source kinds a policy may name.
+// sourceKinds are the content source kinds a policy may name.
 var sourceKinds = []string{"user", "tool", "web", "mcp", "channel", "file"}
 
 // SourceKinds lists the source kinds PolicyConfig.Sources accepts.
@@ -80,8 +80,8 @@ type Policy struct {
 	sources    map[string][]Action // per source kind, per ruleTable index
 }
 
-// DefaultSeverityActions are the actions of each severity unless
-// configured otherwise.
+// defaultSeverityAction is the action of a severity unless configured
+// otherwise.
 func defaultSeverityAction(s Severity) Action {
 	switch s {
 	case Critical:

@@ -18,11 +18,15 @@ const (
 	CloseTag = "</" + blockTag + ">"
 )
 
-// SourceLabel names a content source in a block header, "kind:name",
-// keeping only characters that cannot break the header.
+// SourceLabel names a content source in a block header, "kind:name"
+// (just name when it already starts with "kind:"), keeping only characters
+// that cannot break the header.
 func SourceLabel(kind, name string) string {
 	label := kind
-	if name != "" {
+	switch {
+	case kind == "" || strings.HasPrefix(name, kind+":"):
+		label = name
+	case name != "":
 		label += ":" + name
 	}
 	if label == "" {
