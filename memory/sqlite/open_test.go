@@ -132,7 +132,10 @@ func TestSchema(t *testing.T) {
 		tables = append(tables, n)
 	}
 	rows.Close()
-	want := []string{"audit", "goose_db_version", "history", "identities", "inbox", "outbox", "pairing_requests", "secrets", "sessions", "users"}
+	want := []string{"api_tokens", "audit", "chunks", "chunks_fts", "chunks_fts_config", "chunks_fts_data",
+		"chunks_fts_docsize", "chunks_fts_idx", "document_versions", "documents", "embedding_cache", "embedding_space",
+		"goose_db_version", "heartbeats", "history", "identities", "inbox", "job_runs", "outbox", "pairing_requests",
+		"routines", "secrets", "sessions", "users", "vector_generations"}
 	if !slices.Equal(tables, want) {
 		t.Errorf("tables = %v, want %v", tables, want)
 	}

@@ -47,10 +47,12 @@ type writeStmts struct {
 
 	// Existence checks that name the missing row of a failed reference.
 	userExists, sessionExists, inboundExists *sql.Stmt
+
+	mem memWriteStmts // memory.go and friends
 }
 
 func (w *writeStmts) defs() []stmtDef {
-	return []stmtDef{
+	return append([]stmtDef{
 		{&w.begin, `BEGIN IMMEDIATE`},
 		{&w.commit, `COMMIT`},
 		{&w.rollback, `ROLLBACK`},
@@ -109,7 +111,7 @@ func (w *writeStmts) defs() []stmtDef {
 		{&w.userExists, `SELECT EXISTS (SELECT 1 FROM users WHERE id = ?)`},
 		{&w.sessionExists, `SELECT EXISTS (SELECT 1 FROM sessions WHERE id = ?)`},
 		{&w.inboundExists, `SELECT EXISTS (SELECT 1 FROM inbox WHERE id = ?)`},
-	}
+	}, w.mem.defs()...)
 }
 
 func (w *writeStmts) all() []*sql.Stmt { return stmtsOf(w.defs()) }
@@ -123,10 +125,12 @@ type readStmts struct {
 	pendingInbound, pendingInboundForSession, getInbound  *sql.Stmt
 	history, pendingOutbound, repliesTo                   *sql.Stmt
 	listAudit, getSecret, listSecrets                     *sql.Stmt
+
+	mem memReadStmts // memory.go and friends
 }
 
 func (r *readStmts) defs() []stmtDef {
-	return []stmtDef{
+	return append([]stmtDef{
 		{&r.getUser, `SELECT ` + userCols + ` FROM users WHERE id = ?`},
 		{&r.listUsers, `SELECT ` + userCols + ` FROM users ORDER BY created_at, id`},
 		{&r.identityFor, `SELECT ` + identityCols + ` FROM identities WHERE channel = ? AND platform_id = ?`},
@@ -167,7 +171,7 @@ func (r *readStmts) defs() []stmtDef {
 			ORDER BY time DESC, id DESC LIMIT ?5`},
 		{&r.getSecret, `SELECT ` + secretCols + ` FROM secrets WHERE user_id = ? AND name = ?`},
 		{&r.listSecrets, `SELECT ` + secretCols + ` FROM secrets WHERE user_id = ? ORDER BY name`},
-	}
+	}, r.mem.defs()...)
 }
 
 func (r *readStmts) all() []*sql.Stmt { return stmtsOf(r.defs()) }

@@ -92,6 +92,8 @@ type Store struct {
 	rdb *sql.DB // query-only pool
 	r   readStmts
 
+	vec vectorCache // in-memory vector indexes per user (vectors.go)
+
 	closed    atomic.Bool
 	closeOnce sync.Once
 	closeErr  error

@@ -103,6 +103,7 @@ func RunConformanceTests(t *testing.T, h Harness) {
 		{"CloseDuringWrites", testCloseDuringWrites},
 		{"UseAfterClose", testUseAfterClose},
 		{"Persistence", testPersistence},
+		{"Memory", testMemory},
 		{"Routines", testRoutines},
 		{"RoutineRunRequests", testRoutineRunRequests},
 		{"Heartbeats", testHeartbeats},

@@ -1,0 +1,118 @@
+package sqlite
+
+import "database/sql"
+
+// Column lists of the memory tables.
+const (
+	documentCols = `d.user_id, d.path, d.content, d.size, d.version,
+		d.indexed_version, d.created_at, d.updated_at`
+	documentInfoCols = `d.user_id, d.path, '', d.size, d.version,
+		d.indexed_version, d.created_at, d.updated_at`
+	versionInfoCols = `d.user_id, d.path, v.version, '', v.size, v.created_at, v.replaced_at`
+	versionCols     = `d.user_id, d.path, v.version, v.content, v.size, v.created_at, v.replaced_at`
+	chunkCols       = `c.id, c.user_id, d.path, c.seq, c.heading, c.text, c.start_off, c.end_off, c.hash, d.updated_at`
+)
+
+// memWriteStmts are the memory statements of the writer connection.
+type memWriteStmts struct {
+	docForWrite, insertDoc, updateDoc, insertVersion, pruneVersions  *sql.Stmt
+	deleteDoc, docChunkIDs, deleteDocChunks, insertChunk, setIndexed *sql.Stmt
+	setEmbedding, clearEmbeddings, bumpUserGen, getSpace, setSpace   *sql.Stmt
+	putCache                                                         *sql.Stmt
+}
+
+func (m *memWriteStmts) defs() []stmtDef {
+	return []stmtDef{
+		{&m.docForWrite, `SELECT d.id, ` + documentCols + ` FROM documents d WHERE d.user_id = ? AND d.path = ?`},
+		{&m.insertDoc, `INSERT INTO documents (user_id, path, content, size, version, created_at, updated_at)
+			VALUES (?, ?, ?, ?, 1, ?, ?)`},
+		{&m.updateDoc, `UPDATE documents SET content = ?, size = ?, version = version + 1, updated_at = ?
+			WHERE id = ?`},
+		{&m.insertVersion, `INSERT INTO document_versions (doc_id, version, content, size, created_at, replaced_at)
+			VALUES (?, ?, ?, ?, ?, ?)`},
+		{&m.pruneVersions, `DELETE FROM document_versions WHERE doc_id = ?1 AND version NOT IN
+			(SELECT version FROM document_versions WHERE doc_id = ?1 ORDER BY version DESC LIMIT ?2)`},
+		{&m.deleteDoc, `DELETE FROM documents WHERE id = ?`},
+		{&m.docChunkIDs, `SELECT id FROM chunks WHERE doc_id = ?`},
+		{&m.deleteDocChunks, `DELETE FROM chunks WHERE doc_id = ?`},
+		{&m.insertChunk, `INSERT INTO chunks (doc_id, user_id, seq, heading, text, start_off, end_off, hash, embedding)
+			VALUES (?, ?, ?, ?, ?, ?, ?, ?, ?) RETURNING id`},
+		{&m.setIndexed, `UPDATE documents SET indexed_version = ? WHERE id = ?`},
+		{&m.setEmbedding, `UPDATE chunks SET embedding = ? WHERE id = ? AND user_id = ?`},
+		{&m.clearEmbeddings, `UPDATE chunks SET embedding = NULL WHERE embedding IS NOT NULL`},
+		{&m.bumpUserGen, `INSERT INTO vector_generations (user_id, generation) VALUES (?, 1)
+			ON CONFLICT (user_id) DO UPDATE SET generation = generation + 1
+			RETURNING generation`},
+		{&m.getSpace, `SELECT model, dims, generation FROM embedding_space WHERE id = 1`},
+		{&m.setSpace, `UPDATE embedding_space SET model = ?, dims = ?, generation = generation + 1
+			WHERE id = 1 RETURNING generation`},
+		{&m.putCache, `INSERT INTO embedding_cache (model, dims, hash, vector, created_at) VALUES (?, ?, ?, ?, ?)
+			ON CONFLICT (model, dims, hash) DO UPDATE SET vector = excluded.vector, created_at = excluded.created_at`},
+	}
+}
+
+// memReadStmts are the memory statements of the query-only pool.
+type memReadStmts struct {
+	getDoc, listDocs, listVersions, getVersion, docsToIndex *sql.Stmt
+	getChunks, chunksToEmbed, getSpace, generations         *sql.Stmt
+	loadVectors, chunksByID, idsUnder, fts                  *sql.Stmt
+	statsUser, statsAll, getCache                           *sql.Stmt
+}
+
+// pathPrefix matches d.path against the prefix parameter ?N byte-wise
+// (” matches everything). substr and length count characters of valid
+// UTF-8, which gives the same answer.
+func pathPrefix(n string) string {
+	return `(?` + n + ` = '' OR substr(d.path, 1, length(?` + n + `)) = ?` + n + `)`
+}
+
+func (m *memReadStmts) defs() []stmtDef {
+	return []stmtDef{
+		{&m.getDoc, `SELECT ` + documentCols + ` FROM documents d WHERE d.user_id = ? AND d.path = ?`},
+		{&m.listDocs, `SELECT ` + documentInfoCols + ` FROM documents d WHERE d.user_id = ?1 AND ` +
+			pathPrefix("2") + ` ORDER BY d.path`},
+		{&m.listVersions, `SELECT ` + versionInfoCols + ` FROM documents d JOIN document_versions v ON v.doc_id = d.id
+			WHERE d.user_id = ? AND d.path = ? ORDER BY v.version DESC`},
+		{&m.getVersion, `SELECT ` + versionCols + ` FROM documents d JOIN document_versions v ON v.doc_id = d.id
+			WHERE d.user_id = ? AND d.path = ? AND v.version = ?`},
+		{&m.docsToIndex, `SELECT ` + documentInfoCols + ` FROM documents d INDEXED BY documents_to_index
+			WHERE d.user_id = ? AND d.indexed_version <> d.version ORDER BY d.updated_at, d.id LIMIT ?`},
+
+		{&m.getChunks, `SELECT ` + chunkCols + `, c.embedding FROM documents d JOIN chunks c ON c.doc_id = d.id
+			WHERE d.user_id = ? AND d.path = ? ORDER BY c.seq`},
+		{&m.chunksToEmbed, `SELECT ` + chunkCols + ` FROM chunks c INDEXED BY chunks_to_embed
+			JOIN documents d ON d.id = c.doc_id
+			WHERE c.user_id = ? AND c.embedding IS NULL ORDER BY c.id LIMIT ?`},
+		{&m.getSpace, `SELECT model, dims, generation FROM embedding_space WHERE id = 1`},
+		{&m.generations, `SELECT s.model, s.dims, s.generation,
+			COALESCE((SELECT g.generation FROM vector_generations g WHERE g.user_id = ?), 0)
+			FROM embedding_space s WHERE s.id = 1`},
+		{&m.loadVectors, `SELECT c.id, c.embedding FROM chunks c INDEXED BY chunks_user
+			WHERE c.user_id = ? AND c.embedding IS NOT NULL`},
+		{&m.chunksByID, `SELECT ` + chunkCols + `, c.embedding FROM chunks c JOIN documents d ON d.id = c.doc_id
+			WHERE c.id IN (SELECT value FROM json_each(?1)) AND c.user_id = ?2 AND c.embedding IS NOT NULL`},
+		{&m.idsUnder, `SELECT c.id FROM documents d JOIN chunks c ON c.doc_id = d.id
+			WHERE d.user_id = ?1 AND ` + pathPrefix("2")},
+		{&m.fts, `SELECT ` + chunkCols + `, -bm25(chunks_fts, 0.0, 2.0, 1.0) AS score
+			FROM chunks_fts f JOIN chunks c ON c.id = f.rowid JOIN documents d ON d.id = c.doc_id
+			WHERE chunks_fts MATCH ?1 AND c.user_id = ?2 AND ` + pathPrefix("3") + `
+			ORDER BY score DESC, c.id LIMIT ?4`},
+
+		{&m.statsUser, `SELECT
+			(SELECT COUNT(*) FROM documents WHERE user_id = ?1),
+			(SELECT COUNT(*) FROM documents WHERE user_id = ?1 AND indexed_version <> version),
+			(SELECT COUNT(*) FROM document_versions v JOIN documents d ON d.id = v.doc_id WHERE d.user_id = ?1),
+			(SELECT COUNT(*) FROM chunks WHERE user_id = ?1),
+			(SELECT COUNT(*) FROM chunks WHERE user_id = ?1 AND embedding IS NOT NULL),
+			(SELECT COALESCE(SUM(size), 0) FROM documents WHERE user_id = ?1)`},
+		{&m.statsAll, `SELECT
+			(SELECT COUNT(*) FROM documents),
+			(SELECT COUNT(*) FROM documents WHERE indexed_version <> version),
+			(SELECT COUNT(*) FROM document_versions),
+			(SELECT COUNT(*) FROM chunks),
+			(SELECT COUNT(*) FROM chunks WHERE embedding IS NOT NULL),
+			(SELECT COALESCE(SUM(size), 0) FROM documents)`},
+		{&m.getCache, `SELECT hash, vector FROM embedding_cache
+			WHERE model = ?1 AND dims = ?2 AND hash IN (SELECT value FROM json_each(?3))`},
+	}
+}
