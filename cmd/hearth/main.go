@@ -55,6 +55,7 @@ func commands() []command {
 		{"serve", "run every enabled channel until stopped", runServe},
 		{"run", "answer one message: hearth run -m TEXT", runOnce},
 		{"pairing", "list, approve or deny pairing requests", runPairing},
+		{"tokens", "create, list or revoke API tokens of the OpenAI-compatible API", runTokens},
 		{"config", "show or validate the configuration", runConfig},
 		{"doctor", "check configuration, store, model and bind safety", runDoctor},
 		{"version", "print the version", runVersion},
