@@ -164,7 +164,32 @@ func (l *eventLog) await(t *testing.T, what string, match func(schedule.Event) b
 		case <-deadline.C:
 			l.mu.Lock()
 			defer l.mu.Unlock()
-			t.Fatalf("no %s event; events so far: %+v", what, l.all)
+			t.Fatalf("no %s event; the last events: %+v", what, l.all[max(0, len(l.all)-10):])
+		}
+	}
+}
+
+// waitCount waits until n events in all match and returns them.
+func (l *eventLog) waitCount(t *testing.T, what string, n int, match func(schedule.Event) bool) []schedule.Event {
+	t.Helper()
+	deadline := time.NewTimer(wait)
+	defer deadline.Stop()
+	for {
+		l.mu.Lock()
+		var got []schedule.Event
+		for _, e := range l.all {
+			if match(e) {
+				got = append(got, e)
+			}
+		}
+		l.mu.Unlock()
+		if len(got) >= n {
+			return got
+		}
+		select {
+		case <-l.notify:
+		case <-deadline.C:
+			t.Fatalf("%d %s events, want %d", len(got), what, n)
 		}
 	}
 }

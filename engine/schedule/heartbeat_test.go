@@ -27,6 +27,12 @@ func (h *heartbeatReplies) set(r fakellm.Reply) {
 	h.mu.Unlock()
 }
 
+func (h *heartbeatReplies) seen() []string {
+	h.mu.Lock()
+	defer h.mu.Unlock()
+	return append([]string(nil), h.checks...)
+}
+
 func (h *heartbeatReplies) respond(req fakellm.Request) fakellm.Reply {
 	last := req.LastUser()
 	if !strings.HasPrefix(last, "[Heartbeat check") {
@@ -70,8 +76,8 @@ func TestHeartbeatSuppressesOKAndDeliversAlertsToTheLastConversation(t *testing.
 	if ev.Outcome != engine.RunOK || !ev.Suppressed || ev.Delivered || !ev.Slot.Equal(next) {
 		t.Fatalf("quiet check: %+v (slot want %s)", ev, next)
 	}
-	if len(hr.checks) != 1 || !strings.Contains(hr.checks[0], "Tell me when the build is red") {
-		t.Fatalf("the check did not carry the checklist: %q", hr.checks)
+	if checks := hr.seen(); len(checks) != 1 || !strings.Contains(checks[0], "Tell me when the build is red") {
+		t.Fatalf("the check did not carry the checklist: %q", checks)
 	}
 
 	// 2. An alert goes to the last conversation, "test"/"dm-alice".
