@@ -7,6 +7,7 @@ import (
 
 	"github.com/hearthbot/hearth/bot/config"
 	"github.com/hearthbot/hearth/engine"
+	"github.com/hearthbot/hearth/memory/postgres"
 	"github.com/hearthbot/hearth/memory/sqlite"
 )
 
@@ -14,7 +15,13 @@ import (
 // set, else the embedded file.
 func openStore(ctx context.Context, cfg *config.Config, log *slog.Logger) (engine.Store, error) {
 	if cfg.Database.URL != "" {
-		return nil, fmt.Errorf("database.url: the PostgreSQL store is not available in this build yet; unset it to use the embedded store")
+		// Migrations run at Open under an advisory lock: processes
+		// starting together on one database migrate once.
+		st, err := postgres.Open(ctx, cfg.Database.URL, postgres.Options{Logger: log})
+		if err != nil {
+			return nil, fmt.Errorf("open the PostgreSQL store (database.url): %w", err)
+		}
+		return st, nil
 	}
 	st, err := sqlite.Open(ctx, cfg.Database.Path, sqlite.Options{Logger: log})
 	if err != nil {

@@ -58,6 +58,7 @@ func commands() []command {
 		{"tokens", "create, list or revoke API tokens of the OpenAI-compatible API", runTokens},
 		{"config", "show or validate the configuration", runConfig},
 		{"doctor", "check configuration, store, model and bind safety", runDoctor},
+		{"migrate", "show or apply PostgreSQL migrations: hearth migrate status|up", runMigrate},
 		{"version", "print the version", runVersion},
 		{"help", "show this help", nil},
 	}
