@@ -32,6 +32,13 @@ type Config struct {
 	Database DatabaseConfig `koanf:"database"`
 	// Channels configures every channel adapter.
 	Channels ChannelsConfig `koanf:"channels"`
+	// Heartbeat configures every user's heartbeat: the periodic check of
+	// their HEARTBEAT.md that speaks only when something needs attention.
+	Heartbeat HeartbeatConfig `koanf:"heartbeat"`
+	// Routines bounds the routines users create.
+	Routines RoutinesConfig `koanf:"routines"`
+	// Schedule configures the scheduler that runs heartbeats and routines.
+	Schedule ScheduleConfig `koanf:"schedule"`
 	// Embeddings configures the embedding provider of the memory search.
 	Embeddings EmbeddingsConfig `koanf:"embeddings"`
 	// Memory configures the memory search.
@@ -331,6 +338,68 @@ type SlackConfig struct {
 	StallAfter time.Duration `koanf:"stall_after"`
 }
 
+// HeartbeatConfig configures the heartbeat of every user: every interval,
+// inside the active hours of the user's timezone, the assistant reads the
+// user's HEARTBEAT.md and tells them only what needs attention (answering
+// HEARTBEAT_OK otherwise, which sends nothing). A checklist with only
+// headings or comments costs no model call.
+type HeartbeatConfig struct {
+	// Enabled runs heartbeats. Default true.
+	Enabled bool `koanf:"enabled"`
+	// Interval between two checks of one user (at least 1m); users are
+	// spread over it. Default 30m.
+	Interval time.Duration `koanf:"interval"`
+	// ActiveHours is "HH:MM-HH:MM" in each user's timezone (a start after
+	// the end wraps past midnight); empty: always. Default "08:00-22:00".
+	ActiveHours string `koanf:"active_hours"`
+	// Model is a cheaper model for checks; empty: llm.model. Default "".
+	Model string `koanf:"model"`
+	// DailyTokenBudget caps the tokens of one user's scheduled work
+	// (heartbeats and routines) per local day; 0: no cap. Default 200000.
+	DailyTokenBudget int `koanf:"daily_token_budget" secret:"false"`
+	// MaxFailures pauses a heartbeat after this many failed checks in a
+	// row, telling the user once. Default 3.
+	MaxFailures int `koanf:"max_failures"`
+	// DedupeWindow: an alert identical to the last one delivered within it
+	// is not sent again. Default 24h.
+	DedupeWindow time.Duration `koanf:"dedupe_window"`
+	// Missed is what happens to a check that fell due while Hearth was not
+	// running: skip or run_once. Default "skip".
+	Missed string `koanf:"missed"`
+}
+
+// RoutinesConfig bounds the routines users create (by asking the
+// assistant, which calls routine_create).
+type RoutinesConfig struct {
+	// MaxPerUser bounds a user's routines that have not finished.
+	// Default 50.
+	MaxPerUser int `koanf:"max_per_user"`
+	// MinInterval is the shortest time allowed between two runs of one
+	// routine. Default 5m.
+	MinInterval time.Duration `koanf:"min_interval"`
+	// MaxFailures pauses a routine after this many failed runs in a row,
+	// telling the user once. Default 5.
+	MaxFailures int `koanf:"max_failures"`
+}
+
+// ScheduleConfig configures the scheduler of heartbeats and routines.
+type ScheduleConfig struct {
+	// MaxConcurrent bounds scheduled runs in progress, so scheduled work
+	// never takes every agent.max_parallel slot. Default 2.
+	MaxConcurrent int `koanf:"max_concurrent"`
+	// SyncInterval is how often each process reloads routines and users
+	// from the store (changes from other processes and the CLI).
+	// Default 1m.
+	SyncInterval time.Duration `koanf:"sync_interval"`
+	// RunRetention is how long run records are kept. Default 720h (30 days).
+	RunRetention time.Duration `koanf:"run_retention"`
+	// LockMinHold keeps a job's PostgreSQL lock at least this long after
+	// its run, so another process whose clock runs a little behind does not
+	// start the same run again (it would be recognised and skipped anyway).
+	// Default 30s.
+	LockMinHold time.Duration `koanf:"lock_min_hold"`
+}
+
 // EmbeddingsConfig configures the OpenAI-compatible embedding provider of
 // the memory search (consumed by the memory issue). Empty base_url: use
 // llm.base_url when that server offers embeddings.
@@ -389,6 +458,12 @@ func Default() Config {
 			Timezone:            "UTC",
 		},
 		Access: AccessConfig{OwnerName: "owner", PairingTTL: time.Hour, MaxPendingPairings: 3},
+		Heartbeat: HeartbeatConfig{
+			Enabled: true, Interval: 30 * time.Minute, ActiveHours: "08:00-22:00", DailyTokenBudget: 200000,
+			MaxFailures: 3, DedupeWindow: 24 * time.Hour, Missed: "skip",
+		},
+		Routines: RoutinesConfig{MaxPerUser: 50, MinInterval: 5 * time.Minute, MaxFailures: 5},
+		Schedule: ScheduleConfig{MaxConcurrent: 2, SyncInterval: time.Minute, RunRetention: 720 * time.Hour, LockMinHold: 30 * time.Second},
 		Channels: ChannelsConfig{
 			REPL: REPLConfig{Enabled: true},
 			Webhook: WebhookConfig{
