@@ -265,7 +265,9 @@ func TestAPIUsersNeverShareSessions(t *testing.T) {
 
 // BenchmarkAPIRoundTrip measures one chat completion through the OpenAI
 // SDK, the API channel, the engine (gate, store, agent) and a fake model
-// served over HTTP on loopback, JSON and streamed.
+// served over HTTP on loopback, JSON and streamed. Conversations change
+// every ten messages, so the history a turn carries stays short and the
+// figure does not drift with b.N.
 func BenchmarkAPIRoundTrip(b *testing.B) {
 	llm := fakellm.NewOpenAI(b)
 	a := startAPI(b, apiConfig(b, llm.BaseURL()))
@@ -273,8 +275,10 @@ func BenchmarkAPIRoundTrip(b *testing.B) {
 	c := a.client(tok)
 	b.Run("json", func(b *testing.B) {
 		p := chatParams("hello there")
-		p.User = openai.String("bench-json")
+		i := 0
 		for b.Loop() {
+			p.User = openai.String(benchConversation("json", i))
+			i++
 			resp, err := c.Chat.Completions.New(context.Background(), p)
 			if err != nil || resp.Choices[0].Message.Content != "echo: hello there" {
 				b.Fatalf("%v %v", err, resp)
@@ -283,8 +287,10 @@ func BenchmarkAPIRoundTrip(b *testing.B) {
 	})
 	b.Run("stream", func(b *testing.B) {
 		p := chatParams("hello there")
-		p.User = openai.String("bench-stream")
+		i := 0
 		for b.Loop() {
+			p.User = openai.String(benchConversation("stream", i))
+			i++
 			s := c.Chat.Completions.NewStreaming(context.Background(), p)
 			var acc openai.ChatCompletionAccumulator
 			for s.Next() {
@@ -296,3 +302,6 @@ func BenchmarkAPIRoundTrip(b *testing.B) {
 		}
 	})
 }
+
+// benchConversation names the conversation of the i-th benchmark message.
+func benchConversation(mode string, i int) string { return fmt.Sprintf("bench-%s-%d", mode, i/10) }
