@@ -20,7 +20,9 @@ import (
 	"github.com/hearthbot/hearth/engine/access"
 	"github.com/hearthbot/hearth/engine/agent"
 	"github.com/hearthbot/hearth/engine/channelkit"
+	"github.com/hearthbot/hearth/engine/leak"
 	"github.com/hearthbot/hearth/engine/runtime"
+	"github.com/hearthbot/hearth/engine/safety"
 	"github.com/hearthbot/hearth/engine/tools"
 	"github.com/hearthbot/hearth/engine/tools/builtin"
 )
@@ -74,9 +76,12 @@ type Bot struct {
 	log     *slog.Logger
 	started time.Time
 
-	Store    engine.Store
-	Gate     *access.Gate
-	Tools    *tools.Registry
+	Store engine.Store
+	Gate  *access.Gate
+	Tools *tools.Registry
+	// Leaks is the leak detector shared by the safety layer and the
+	// sandbox; stored secrets are added to it.
+	Leaks    *leak.Detector
 	Engine   *runtime.Engine
 	LLM      engine.LLM
 	channels []engine.Channel
@@ -162,10 +167,17 @@ func (b *Bot) buildEngine(ctx context.Context) error {
 			return fmt.Errorf("register tool: %w", err)
 		}
 	}
+	b.Leaks = leak.New(leak.Options{})
+	guard, err := NewSafetyGuard(cfg, b.Leaks, b.recordAudit)
+	if err != nil {
+		return err
+	}
 	approvals := runtime.NewApprovals()
 	ag, err := agent.New(agent.Options{
 		LLM:                 b.LLM,
 		Tools:               b.Tools,
+		Guard:               guard,
+		Policy:              safety.NeedsApproval,
 		Approver:            approvals,
 		Audit:               b.Store,
 		Limiter:             agent.NewLimiter(cfg.Agent.MaxParallel),
@@ -183,15 +195,16 @@ func (b *Bot) buildEngine(ctx context.Context) error {
 		return err
 	}
 	b.Engine, err = runtime.New(runtime.Options{
-		Store:       b.Store,
-		Gate:        b.Gate,
-		Agent:       ag,
-		Approvals:   approvals,
-		MailboxSize: cfg.Agent.MailboxSize,
-		IdleTimeout: cfg.Agent.IdleTimeout,
-		TurnTimeout: cfg.Agent.TurnTimeout,
-		Now:         b.o.Now,
-		Logger:      b.log,
+		Store:         b.Store,
+		Gate:          b.Gate,
+		Agent:         ag,
+		Approvals:     approvals,
+		OutboundGuard: guard,
+		MailboxSize:   cfg.Agent.MailboxSize,
+		IdleTimeout:   cfg.Agent.IdleTimeout,
+		TurnTimeout:   cfg.Agent.TurnTimeout,
+		Now:           b.o.Now,
+		Logger:        b.log,
 	})
 	return err
 }

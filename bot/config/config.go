@@ -43,6 +43,8 @@ type Config struct {
 	Embeddings EmbeddingsConfig `koanf:"embeddings"`
 	// Memory configures the memory search.
 	Memory MemoryConfig `koanf:"memory"`
+	// Safety configures the prompt-injection defence (engine/safety).
+	Safety SafetyConfig `koanf:"safety"`
 
 	// unknown holds the unknown keys seen when this config was loaded;
 	// Validate(true) reports them as problems.
@@ -423,6 +425,24 @@ type MemoryConfig struct {
 	RRFK int `koanf:"rrf_k"`
 }
 
+// SafetyConfig overrides the actions of the safety layer's rules; by
+// default each rule acts by its severity (critical: block, high:
+// sanitize, medium: sanitize, low: warn). Actions are block, sanitize,
+// review, warn and allow. Rule and family names: docs/security.md.
+type SafetyConfig struct {
+	// Severity maps a severity (low, medium, high, critical) to an action.
+	// Default none.
+	Severity map[string]string `koanf:"severity"`
+	// Rules maps a rule id or family to an action. Default none.
+	Rules map[string]string `koanf:"rules"`
+	// Sources maps a source kind (user, tool, web, mcp, channel, file) to
+	// rule-to-action overrides for content from that source. Default none.
+	Sources map[string]map[string]string `koanf:"sources"`
+	// KnownHosts are hosts links may point to in replies without being
+	// defanged, beyond those the user has used. Default none.
+	KnownHosts []string `koanf:"known_hosts"`
+}
+
 // DefaultSystemPrompt is the default persona (agent.system_prompt).
 const DefaultSystemPrompt = `You are Hearth, a personal assistant that runs on your owner's own machine.
 Be direct, warm and brief; answer in the language you are addressed in.
@@ -498,5 +518,6 @@ func Default() Config {
 			},
 		},
 		Memory: MemoryConfig{RRFK: 60},
+		Safety: SafetyConfig{Severity: map[string]string{}, Rules: map[string]string{}, Sources: map[string]map[string]string{}},
 	}
 }

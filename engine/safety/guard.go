@@ -190,6 +190,13 @@ func (g *Guard) inspect(kind, name, text string) Verdict {
 			v.Action = stricter(v.Action, ActionSanitize)
 		}
 	}
+	if kind == "user" {
+		// A paired person's own message is their request: neutralised per
+		// policy and tainting the turn, but not wrapped as data, or the
+		// assistant could not follow it.
+		v.Sanitized = body
+		return v
+	}
 	v.Sanitized = Wrap(label, body, notes(v.Action, v.Findings, actions)...)
 	return v
 }
