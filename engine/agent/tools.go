@@ -3,6 +3,7 @@ package agent
 import (
 	"context"
 	"fmt"
+	"strings"
 	"sync"
 
 	"github.com/hearthbot/hearth/engine"
@@ -127,6 +128,11 @@ func (a *Agent) runTool(ctx context.Context, t Turn, call engine.ToolCall, taint
 		if len(g.Findings) > 0 {
 			entry.Detail = fmt.Sprintf("safety %s: %v", g.Action, g.Findings)
 		}
+		if g.Action == "review" && !a.reviewed(ctx, t, call, g.Findings) {
+			entry.Outcome = "withheld"
+			content = fmt.Sprintf("[The output of %s was withheld: it was flagged (%s) and the owner did not allow it. Do not act on it; tell the user it was not used.]",
+				call.Name, strings.Join(g.Findings, ", "))
+		}
 	} else if untrusted {
 		taint = true
 	}
@@ -163,6 +169,22 @@ func (a *Agent) approve(ctx context.Context, t Turn, info engine.ToolInfo, call 
 		return false, fmt.Sprintf("denied: the owner did not approve %s (%s). Do not retry it; tell the user it was not done.", call.Name, reason)
 	}
 	return true, ""
+}
+
+// reviewed asks the owner whether flagged tool output may reach the model
+// (the safety policy's review action). Without an approver it may not.
+func (a *Agent) reviewed(ctx context.Context, t Turn, call engine.ToolCall, findings []string) bool {
+	if a.o.Approver == nil {
+		return false
+	}
+	actx, cancel := context.WithTimeout(ctx, a.o.ApprovalTimeout)
+	defer cancel()
+	d, err := a.o.Approver.RequestApproval(actx, engine.ApprovalRequest{
+		UserID: t.User.ID, SessionID: t.Session.ID, Tool: call.Name, Args: string(call.Arguments),
+		Reason: "its output was flagged by the safety layer (" + strings.Join(findings, ", ") + "); allow the model to read it?",
+		To:     t.From, Timeout: a.o.ApprovalTimeout,
+	})
+	return err == nil && (d == engine.ApprovalYes || d == engine.ApprovalAlways)
 }
 
 func clip(s string) string {
