@@ -74,7 +74,8 @@ func poolConfig(url string, opts Options) (*pgxpool.Config, error) {
 }
 
 // registerVector teaches a new connection pgvector's types (binary
-// encoding of pgvector.Vector) once the extension exists in the database.
+// encoding of pgvector.Vector) and search settings, once the extension
+// exists in the database.
 func registerVector(ctx context.Context, conn *pgx.Conn) error {
 	var present bool
 	if err := conn.QueryRow(ctx, `SELECT to_regtype('vector') IS NOT NULL`).Scan(&present); err != nil {
@@ -83,7 +84,13 @@ func registerVector(ctx context.Context, conn *pgx.Conn) error {
 	if !present {
 		return nil
 	}
-	return pgvector.RegisterTypes(ctx, conn)
+	if err := pgvector.RegisterTypes(ctx, conn); err != nil {
+		return err
+	}
+	// Filtered HNSW scans go on until the LIMIT is filled, in distance
+	// order (pgvector 0.8).
+	_, err := conn.Exec(ctx, `SET hnsw.iterative_scan = strict_order`)
+	return err
 }
 
 // describe names a database for messages, without credentials.

@@ -1,0 +1,266 @@
+package postgres
+
+import (
+	"context"
+	"fmt"
+	"strconv"
+	"strings"
+	"time"
+	"unicode"
+
+	"github.com/jackc/pgx/v5"
+	"github.com/pgvector/pgvector-go"
+
+	"github.com/hearthbot/hearth/engine"
+)
+
+// Searches. Full text: the GIN index on chunks.tsv finds the chunks with
+// any of the query's words, ts_rank orders them (heading weight 1.0, text
+// 0.5, normalised by the log of the chunk's length). Vectors: a user with
+// fewer than exactSearchBelow embedded chunks is searched exactly (every
+// vector compared); above, the HNSW index answers, with pgvector's
+// iterative scan in strict order (set on every connection) so that the
+// user and path filters still fill the requested number of hits. Hybrid:
+// both rankings and their Reciprocal Rank Fusion in one SQL statement.
+
+var _ engine.HybridSearcher = (*Store)(nil)
+
+// exactSearchBelow is the number of a user's embedded chunks under which
+// vector search compares every vector: exact (the engine contract asks it
+// for small stores) and, at this size, faster than the index.
+const exactSearchBelow = 1000
+
+// maxQueryWords bounds the words of a full-text query.
+const maxQueryWords = 32
+
+// stopwords are left out of a full-text query unless nothing else remains
+// (as memory/sqlite does): they match most chunks and add nothing to the
+// ranking. English only.
+var stopwords = map[string]bool{
+	"a": true, "an": true, "and": true, "are": true, "as": true, "at": true, "be": true, "but": true,
+	"by": true, "do": true, "for": true, "from": true, "has": true, "have": true, "i": true, "if": true,
+	"in": true, "is": true, "it": true, "its": true, "me": true, "my": true, "no": true, "not": true,
+	"of": true, "on": true, "or": true, "so": true, "that": true, "the": true, "their": true, "them": true,
+	"there": true, "they": true, "this": true, "to": true, "was": true, "we": true, "were": true,
+	"what": true, "when": true, "where": true, "which": true, "who": true, "will": true, "with": true,
+	"you": true, "your": true, "s": true, "t": true, "d": true, "ll": true, "re": true, "ve": true, "m": true,
+}
+
+// tsQuery turns what a person typed into a to_tsquery expression: its
+// distinct lower-case words (letters and digits; everything else,
+// including tsquery syntax, separates words) joined by | (any of them),
+// stopwords left out unless only stopwords remain. "" when there are no
+// words.
+func tsQuery(query string) string {
+	fields := strings.FieldsFunc(strings.ToLower(query), func(r rune) bool {
+		return !unicode.IsLetter(r) && !unicode.IsDigit(r)
+	})
+	seen := map[string]bool{}
+	var words, stop []string
+	for _, f := range fields {
+		if seen[f] {
+			continue
+		}
+		seen[f] = true
+		if stopwords[f] {
+			stop = append(stop, f)
+		} else {
+			words = append(words, f)
+		}
+	}
+	if len(words) == 0 {
+		words = stop
+	}
+	if len(words) > maxQueryWords {
+		words = words[:maxQueryWords]
+	}
+	return strings.Join(words, " | ")
+}
+
+// params numbers the parameters of a statement being built.
+type params struct{ args []any }
+
+func (p *params) add(v any) string {
+	p.args = append(p.args, v)
+	return "$" + strconv.Itoa(len(p.args))
+}
+
+// prefixCond keeps chunks whose path starts with the prefix parameter.
+func prefixCond(prefix string) string {
+	return `(` + prefix + ` = '' OR starts_with(c.path, ` + prefix + `))`
+}
+
+// ftsSQL selects (id, score) of a user's chunks matching the tsquery
+// parameter, best first, at most limit.
+func ftsSQL(user, query, prefix, limit string) string {
+	return `SELECT c.id, ts_rank('{0.1, 0.2, 0.5, 1.0}'::float4[], c.tsv, to_tsquery('simple', ` + query + `), 1)::float8 AS score
+		FROM chunks c
+		WHERE c.user_id = ` + user + ` AND c.tsv @@ to_tsquery('simple', ` + query + `) AND ` + prefixCond(prefix) + `
+		ORDER BY score DESC, c.id LIMIT ` + limit
+}
+
+// vectorSQL selects (id, dist) of a user's embedded chunks nearest the
+// vector parameter by cosine distance, nearest first, at most limit: an
+// exact scan for a user with few vectors, else the HNSW index of dims.
+// It needs the CTE nvec (vecCountCTE) in the statement.
+func vectorSQL(dims int, user, vector, prefix, limit string) string {
+	filter := `c.user_id = ` + user + ` AND c.embedding IS NOT NULL AND ` + prefixCond(prefix)
+	exact := `SELECT c.id, c.embedding <=> ` + vector + `::vector AS dist FROM chunks c
+		WHERE ` + filter + ` ORDER BY dist, c.id LIMIT ` + limit
+	if dims <= 0 || dims > maxIndexedDims {
+		return exact
+	}
+	// The ORDER BY expression is the index's: (embedding::vector(N)).
+	cast := fmt.Sprintf(`(c.embedding::vector(%d))`, dims)
+	return `SELECT id, dist FROM (
+			SELECT * FROM (` + exact + `) e WHERE (SELECT n FROM nvec) < ` + strconv.Itoa(exactSearchBelow) + `
+			UNION ALL
+			SELECT * FROM (SELECT c.id, ` + cast + ` <=> ` + vector + `::vector AS dist FROM chunks c
+				WHERE (SELECT n FROM nvec) >= ` + strconv.Itoa(exactSearchBelow) + ` AND ` + filter + `
+				ORDER BY ` + cast + ` <=> ` + vector + `::vector LIMIT ` + limit + `) a
+		) v ORDER BY dist, id`
+}
+
+// vecCountCTE counts a user's embedded chunks up to exactSearchBelow.
+func vecCountCTE(user string) string {
+	return `nvec AS MATERIALIZED (SELECT count(*) AS n FROM (SELECT 1 FROM chunks
+		WHERE user_id = ` + user + ` AND embedding IS NOT NULL LIMIT ` + strconv.Itoa(exactSearchBelow) + `) x)`
+}
+
+func checkSearch(op, userID string, limit int) error {
+	if userID == "" || limit <= 0 {
+		return fmt.Errorf("postgres: %s: need a user id and a positive limit, got %q/%d", op, userID, limit)
+	}
+	return nil
+}
+
+// FullTextSearch ranks a user's chunks against the words of query;
+// Score is ts_rank's, higher is better.
+func (s *Store) FullTextSearch(ctx context.Context, userID, query string, opts engine.SearchOptions) ([]engine.ChunkHit, error) {
+	if err := checkSearch("full-text search", userID, opts.Limit); err != nil {
+		return nil, err
+	}
+	q := tsQuery(query)
+	if q == "" {
+		return nil, nil
+	}
+	var p params
+	sql := `SELECT ` + chunkCols + `, f.score FROM (` +
+		ftsSQL(p.add(userID), p.add(q), p.add(opts.PathPrefix), p.add(opts.Limit)) + `) f
+		JOIN chunks c ON c.id = f.id JOIN documents d ON d.id = c.doc_id
+		ORDER BY f.score DESC, f.id`
+	hits, err := s.searchRows(ctx, sql, p.args, engine.MethodFullText)
+	if err != nil {
+		return nil, fmt.Errorf("postgres: full-text search: %w", err)
+	}
+	return hits, nil
+}
+
+// VectorSearch ranks a user's embedded chunks by cosine similarity to
+// vector; Score is 1 - the cosine distance pgvector computes.
+func (s *Store) VectorSearch(ctx context.Context, userID string, vector []float32, opts engine.SearchOptions) ([]engine.ChunkHit, error) {
+	if err := checkSearch("vector search", userID, opts.Limit); err != nil {
+		return nil, err
+	}
+	sp, err := s.EmbeddingSpace(ctx)
+	if err != nil {
+		return nil, err
+	}
+	if err := checkQueryVector(sp, vector); err != nil {
+		return nil, fmt.Errorf("postgres: vector search: %w", err)
+	}
+	var p params
+	user := p.add(userID)
+	sql := `WITH ` + vecCountCTE(user) + `
+		SELECT ` + chunkCols + `, 1 - v.dist FROM (` +
+		vectorSQL(sp.Dimensions, user, p.add(pgvector.NewVector(vector)), p.add(opts.PathPrefix), p.add(opts.Limit)) + `) v
+		JOIN chunks c ON c.id = v.id JOIN documents d ON d.id = c.doc_id
+		ORDER BY v.dist, v.id`
+	hits, err := s.searchRows(ctx, sql, p.args, engine.MethodVector)
+	if err != nil {
+		return nil, fmt.Errorf("postgres: vector search: %w", err)
+	}
+	return hits, nil
+}
+
+func checkQueryVector(sp engine.EmbeddingSpace, vector []float32) error {
+	if sp.Dimensions == 0 || len(vector) != sp.Dimensions {
+		return fmt.Errorf("query of %d dimensions, space %q has %d: %w",
+			len(vector), sp.Model, sp.Dimensions, engine.ErrDimensionMismatch)
+	}
+	return nil
+}
+
+// HybridSearch runs the full-text and vector searches and fuses them with
+// Reciprocal Rank Fusion in one SQL statement, ranking exactly as
+// memory.Fuse does over FullTextSearch and VectorSearch (both lists are
+// the same SQL as those methods).
+func (s *Store) HybridSearch(ctx context.Context, userID, query string, vector []float32, opts engine.HybridOptions) ([]engine.ChunkHit, error) {
+	if err := checkSearch("hybrid search", userID, opts.Limit); err != nil {
+		return nil, err
+	}
+	if opts.K <= 0 || opts.Candidates < opts.Limit {
+		return nil, fmt.Errorf("postgres: hybrid search: need K > 0 and Candidates >= Limit, got %d/%d", opts.K, opts.Candidates)
+	}
+	q := tsQuery(query)
+	var sp engine.EmbeddingSpace
+	if vector != nil {
+		var err error
+		if sp, err = s.EmbeddingSpace(ctx); err != nil {
+			return nil, err
+		}
+		if err := checkQueryVector(sp, vector); err != nil {
+			return nil, fmt.Errorf("postgres: hybrid search: %w", err)
+		}
+	}
+	if q == "" && vector == nil {
+		return nil, nil
+	}
+	var p params
+	user, prefix, cands := p.add(userID), p.add(opts.PathPrefix), p.add(opts.Candidates)
+	k := p.add(opts.K)
+	ctes := []string{}
+	fts := `SELECT NULL::bigint AS id, NULL::bigint AS r WHERE false`
+	if q != "" {
+		fts = `SELECT id, row_number() OVER (ORDER BY score DESC, id) AS r FROM (` +
+			ftsSQL(user, p.add(q), prefix, cands) + `) f`
+	}
+	vec := `SELECT NULL::bigint AS id, NULL::bigint AS r WHERE false`
+	if vector != nil {
+		ctes = append(ctes, vecCountCTE(user))
+		vec = `SELECT id, row_number() OVER (ORDER BY dist, id) AS r FROM (` +
+			vectorSQL(sp.Dimensions, user, p.add(pgvector.NewVector(vector)), prefix, cands) + `) v`
+	}
+	ctes = append(ctes, `fts AS (`+fts+`)`, `vec AS (`+vec+`)`,
+		`fused AS (SELECT COALESCE(f.id, v.id) AS id, f.r AS fr, v.r AS vr,
+			COALESCE(1::float8 / (`+k+` + f.r), 0) + COALESCE(1::float8 / (`+k+` + v.r), 0) AS score
+			FROM fts f FULL JOIN vec v ON v.id = f.id)`)
+	sql := `WITH ` + strings.Join(ctes, ",\n") + `
+		SELECT ` + chunkCols + `, u.score FROM fused u
+		JOIN chunks c ON c.id = u.id JOIN documents d ON d.id = c.doc_id
+		ORDER BY u.score DESC, COALESCE(u.fr, 9223372036854775807), COALESCE(u.vr, 9223372036854775807), u.id
+		LIMIT ` + p.add(opts.Limit)
+	hits, err := s.searchRows(ctx, sql, p.args, engine.MethodHybrid)
+	if err != nil {
+		return nil, fmt.Errorf("postgres: hybrid search: %w", err)
+	}
+	return hits, nil
+}
+
+// searchRows runs a search statement whose rows are chunkCols and a score,
+// in rank order.
+func (s *Store) searchRows(ctx context.Context, sql string, args []any, method string) ([]engine.ChunkHit, error) {
+	hits, err := queryAll(ctx, s, func(r pgx.Row) (engine.ChunkHit, error) {
+		var h engine.ChunkHit
+		var updated time.Time
+		c := &h.Chunk
+		err := r.Scan(&c.ID, &c.UserID, &c.Path, &c.Seq, &c.Heading, &c.Text, &c.Start, &c.End, &c.Hash, &updated, &h.Score)
+		c.UpdatedAt = updated.UTC()
+		h.Method = method
+		return h, err
+	}, sql, args...)
+	for i := range hits {
+		hits[i].Rank = i + 1
+	}
+	return hits, err
+}
