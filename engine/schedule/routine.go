@@ -104,7 +104,7 @@ func (s *Scheduler) runRoutine(ctx context.Context, id string, slot time.Time, t
 		st.LastRunAt = now
 		if done {
 			st.Status, st.NextRunAt = engine.RoutineDone, time.Time{}
-		} else if t, err := routineTiming(r); err == nil {
+		} else if t, err := s.routineTiming(r); err == nil {
 			st.NextRunAt = t.next(now)
 		}
 	}); err != nil {

@@ -52,133 +52,6 @@ const (
 	RoutineOK   = "ROUTINE_OK"
 )
 
-// Store is what the scheduler needs of the store.
-type Store interface {
-	engine.JobStore
-	GetUser(ctx context.Context, id string) (engine.User, error)
-	ListUsers(ctx context.Context) ([]engine.User, error)
-	ActiveSession(ctx context.Context, userID, key string) (engine.Session, error)
-	CreateSession(ctx context.Context, s engine.Session) error
-}
-
-// Runner runs jobs and sends notices; runtime.Engine implements it.
-type Runner interface {
-	RunJob(ctx context.Context, j runtime.Job) (engine.Receipt, error)
-	Notify(ctx context.Context, to engine.Address, text string) error
-}
-
-// DocReader reads a document of a user's memory workspace (HEARTBEAT.md).
-// A missing document is "" or an error wrapping engine.ErrNotFound.
-type DocReader interface {
-	ReadDoc(ctx context.Context, userID, path string) (string, error)
-}
-
-// DocReaderFunc adapts a function to DocReader.
-type DocReaderFunc func(ctx context.Context, userID, path string) (string, error)
-
-// ReadDoc implements DocReader.
-func (f DocReaderFunc) ReadDoc(ctx context.Context, userID, path string) (string, error) {
-	return f(ctx, userID, path)
-}
-
-// HeartbeatOptions configure the heartbeat of every user.
-type HeartbeatOptions struct {
-	// Enabled runs heartbeats (the zero Options runs none).
-	Enabled bool
-	// Interval between checks (default 30m).
-	Interval time.Duration
-	// ActiveHours "HH:MM-HH:MM" in each user's timezone; "" for always.
-	ActiveHours string
-	// Model, when set, is the (cheaper) model of heartbeat turns.
-	Model string
-	// DailyTokenBudget caps the tokens of one user's scheduled runs
-	// (heartbeats and routines) per local day; 0: no cap.
-	DailyTokenBudget int
-	// MaxFailures pauses a heartbeat after this many failed checks in a
-	// row, telling the user once (default 3).
-	MaxFailures int
-	// DedupeWindow: an alert identical (after normalisation) to the last
-	// one delivered within this window is not sent again (default 24h).
-	DedupeWindow time.Duration
-	// Missed is the policy for a check that fell due while no process ran
-	// (default skip).
-	Missed engine.MissedPolicy
-	// Path of the checklist in the workspace (default HEARTBEAT.md).
-	Path string
-}
-
-// RoutineOptions bound routines.
-type RoutineOptions struct {
-	// MaxPerUser bounds a user's routines that are not done (default 50).
-	MaxPerUser int
-	// MinInterval is the shortest time allowed between two runs of a
-	// routine (default 5m).
-	MinInterval time.Duration
-	// MaxFailures pauses a routine after this many failed runs in a row,
-	// telling the user once (default 5).
-	MaxFailures int
-}
-
-// Options configure a Scheduler. Store is required.
-type Options struct {
-	Store Store
-	// Docs reads HEARTBEAT.md; without it every heartbeat is skipped.
-	Docs DocReader
-	// Clock drives every timer (default the real clock).
-	Clock clockwork.Clock
-	// Locker, when set, is gocron's distributed locker: while one process
-	// runs a job, the others skip that firing.
-	Locker    gocron.Locker
-	Heartbeat HeartbeatOptions
-	Routines  RoutineOptions
-	// MaxConcurrent bounds runs in progress (default 2).
-	MaxConcurrent int
-	// SyncInterval is how often timers are reconciled with the store
-	// (default 1m; negative: only at Start and on Sync).
-	SyncInterval time.Duration
-	// RunRetention: finished run records older than this are deleted at
-	// each sync (default 30 days; negative: kept).
-	RunRetention time.Duration
-	// RunTimeout bounds how long a firing waits for its turn's result
-	// while holding its concurrency slot (default 6m).
-	RunTimeout time.Duration
-	// DefaultTimezone is the zone of users who set none (default UTC).
-	DefaultTimezone string
-	// OnEvent observes every skip, start and end of a run (tests,
-	// metrics). It must not block.
-	OnEvent func(Event)
-	Logger  *slog.Logger
-}
-
-// Event phases.
-const (
-	// PhaseSkipped: a run was not started; Detail says why.
-	PhaseSkipped = "skipped"
-	// PhaseDuplicate: the run was started before (by another process, or a
-	// retry); nothing was done.
-	PhaseDuplicate = "duplicate"
-	// PhaseStarted: the run's turn was handed to the engine.
-	PhaseStarted = "started"
-	// PhaseFinished: the run ended and was recorded.
-	PhaseFinished = "finished"
-)
-
-// Event reports what the scheduler did with one run.
-type Event struct {
-	Phase     string
-	Kind      engine.RunKind
-	UserID    string
-	RoutineID string
-	RunID     string
-	// Slot is the scheduled time.
-	Slot       time.Time
-	Outcome    engine.RunOutcome
-	Delivered  bool
-	Suppressed bool
-	Usage      engine.Usage
-	Detail     string
-}
-
 // ErrNotStarted: the scheduler was not started (or was stopped).
 var ErrNotStarted = errors.New("scheduler is not running")
 
@@ -205,6 +78,9 @@ type Scheduler struct {
 	armMu sync.Mutex
 	// stripes serialise read-modify-write of one heartbeat or routine.
 	stripes [64]sync.Mutex
+	// locs caches loaded timezones by name (loading one reads the zone
+	// database).
+	locs sync.Map
 }
 
 // armed is a registered gocron job.
@@ -474,7 +350,7 @@ func (s *Scheduler) sync(ctx context.Context, starting bool) error {
 		if r.Status != engine.RoutineActive {
 			continue
 		}
-		t, err := routineTiming(r)
+		t, err := s.routineTiming(r)
 		if err != nil {
 			s.log.Error("routine has an unusable schedule; it does not run", "routine", r.ID, "err", err)
 			continue
@@ -521,167 +397,6 @@ func (s *Scheduler) sync(ctx context.Context, starting bool) error {
 		}
 	}
 	return nil
-}
-
-func (s *Scheduler) reconcile(want map[string]wantJob) error {
-	s.armMu.Lock()
-	defer s.armMu.Unlock()
-	s.mu.Lock()
-	var stale []string
-	for key := range s.jobs {
-		if _, ok := want[key]; !ok {
-			stale = append(stale, key)
-		}
-	}
-	s.mu.Unlock()
-	for _, key := range stale {
-		s.unarmLocked(key)
-	}
-	var errs []error
-	for key, w := range want {
-		if err := s.armLocked(key, w.fp, w.timing); err != nil {
-			errs = append(errs, err)
-		}
-	}
-	if err := errors.Join(errs...); err != nil {
-		return fmt.Errorf("schedule: arming timers: %w", err)
-	}
-	return nil
-}
-
-// Job keys name timers and distributed locks.
-func heartbeatKey(userID string) string { return "heartbeat:" + userID }
-func routineKey(id string) string       { return "routine:" + id }
-
-func routineFingerprint(r engine.Routine) string {
-	sc := r.Schedule
-	return fmt.Sprintf("%s|%s|%d|%d|%s|%d", sc.Kind, sc.Cron, sc.Every, sc.At.UnixNano(), sc.Timezone, r.CreatedAt.UnixNano())
-}
-
-// arm registers or replaces the timer of key, unless it is armed with the
-// same fingerprint already.
-func (s *Scheduler) arm(key, fp string, t timing) error {
-	s.armMu.Lock()
-	defer s.armMu.Unlock()
-	return s.armLocked(key, fp, t)
-}
-
-func (s *Scheduler) armLocked(key, fp string, t timing) error {
-	if !s.running() {
-		return nil
-	}
-	s.mu.Lock()
-	cur := s.jobs[key]
-	s.mu.Unlock()
-	if cur != nil && cur.fp == fp {
-		return nil
-	}
-	if t.next(s.clock.Now()).IsZero() {
-		if cur != nil {
-			s.unarmLocked(key)
-		}
-		return nil
-	}
-	def := gocron.CronJob(key, false)
-	task := gocron.NewTask(s.fire, key)
-	opts := []gocron.JobOption{
-		gocron.WithName("hearth:" + key),
-		gocron.WithCronImplementation(cronAdapter{t}),
-	}
-	var (
-		j   gocron.Job
-		err error
-	)
-	if cur != nil {
-		j, err = s.cron.Update(cur.id, def, task, opts...)
-	} else {
-		j, err = s.cron.NewJob(def, task, opts...)
-	}
-	if err != nil {
-		return fmt.Errorf("%s: %w", key, err)
-	}
-	if j == nil { // the scheduler shut down meanwhile
-		return nil
-	}
-	s.mu.Lock()
-	s.jobs[key] = &armed{id: j.ID(), fp: fp, timing: t}
-	s.mu.Unlock()
-	return nil
-}
-
-func (s *Scheduler) unarm(key string) {
-	s.armMu.Lock()
-	defer s.armMu.Unlock()
-	s.unarmLocked(key)
-}
-
-func (s *Scheduler) unarmLocked(key string) {
-	s.mu.Lock()
-	cur := s.jobs[key]
-	delete(s.jobs, key)
-	s.mu.Unlock()
-	if cur != nil {
-		if err := s.cron.RemoveJob(cur.id); err != nil && !errors.Is(err, gocron.ErrJobNotFound) {
-			s.log.Warn("removing a timer failed", "job", key, "err", err)
-		}
-	}
-}
-
-// armedTiming returns the timing of an armed job.
-func (s *Scheduler) armedTiming(key string) (timing, bool) {
-	s.mu.Lock()
-	defer s.mu.Unlock()
-	a := s.jobs[key]
-	if a == nil {
-		return nil, false
-	}
-	return a.timing, true
-}
-
-// NextFire is when the timer of a heartbeat (kind engine.RunHeartbeat, id
-// a user id) or a routine fires next in this process; zero when it is not
-// armed.
-func (s *Scheduler) NextFire(kind engine.RunKind, id string) time.Time {
-	key := routineKey(id)
-	if kind == engine.RunHeartbeat {
-		key = heartbeatKey(id)
-	}
-	t, ok := s.armedTiming(key)
-	if !ok {
-		return never
-	}
-	return t.next(s.clock.Now())
-}
-
-// Armed counts the timers of this process.
-func (s *Scheduler) Armed() int {
-	s.mu.Lock()
-	defer s.mu.Unlock()
-	return len(s.jobs)
-}
-
-// farFuture stands for "never" towards gocron, which would loop on a zero
-// next time when a job is armed.
-var farFuture = time.Date(9999, 1, 1, 0, 0, 0, 0, time.UTC)
-
-// cronAdapter is gocron's view of a timing (a custom cron).
-type cronAdapter struct{ t timing }
-
-// IsValid implements gocron.Cron: a timing that never fires again is
-// refused.
-func (c cronAdapter) IsValid(_ string, _ *time.Location, now time.Time) error {
-	if c.t.next(now).IsZero() {
-		return gocron.ErrCronJobInvalid
-	}
-	return nil
-}
-
-// Next implements gocron.Cron.
-func (c cronAdapter) Next(last time.Time) time.Time {
-	if n := c.t.next(last); !n.IsZero() {
-		return n
-	}
-	return farFuture
 }
 
 // trigger says why a run starts.
@@ -757,13 +472,31 @@ func (s *Scheduler) stripe(key string) *sync.Mutex {
 // userLoc is a user's timezone, or the default.
 func (s *Scheduler) userLoc(u engine.User) *time.Location {
 	if u.Timezone != "" {
-		if loc, err := LoadTimezone(u.Timezone); err == nil {
+		if loc, err := s.loc(u.Timezone); err == nil {
 			return loc
 		}
 	}
-	loc, err := LoadTimezone(s.o.DefaultTimezone)
+	loc, err := s.loc(s.o.DefaultTimezone)
 	if err != nil {
 		return time.UTC
 	}
 	return loc
+}
+
+// loc is LoadTimezone with a cache.
+func (s *Scheduler) loc(name string) (*time.Location, error) {
+	if l, ok := s.locs.Load(name); ok {
+		return l.(*time.Location), nil
+	}
+	l, err := LoadTimezone(name)
+	if err != nil {
+		return nil, err
+	}
+	s.locs.Store(name, l)
+	return l, nil
+}
+
+// routineTiming is the package's routineTiming with cached timezones.
+func (s *Scheduler) routineTiming(r engine.Routine) (timing, error) {
+	return routineTimingIn(r, s.loc)
 }

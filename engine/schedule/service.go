@@ -76,7 +76,7 @@ func (s *Scheduler) normalise(r *engine.Routine, now time.Time) error {
 	if r.Schedule.Kind == engine.ScheduleCron {
 		r.Schedule.Cron = strings.Join(strings.Fields(r.Schedule.Cron), " ")
 	}
-	t, err := routineTiming(*r)
+	t, err := s.routineTiming(*r)
 	if err != nil {
 		return err
 	}
@@ -120,7 +120,7 @@ func (s *Scheduler) CreateRoutine(ctx context.Context, r engine.Routine) (engine
 	if n >= s.o.Routines.MaxPerUser {
 		return r, fmt.Errorf("%w: %d is the limit; delete one first", ErrTooManyRoutines, s.o.Routines.MaxPerUser)
 	}
-	t, _ := routineTiming(r)
+	t, _ := s.routineTiming(r)
 	r.NextRunAt = t.next(now)
 	for range 3 {
 		r.ID = "rt_" + engine.NewID()[:10]
@@ -231,7 +231,7 @@ func (s *Scheduler) rearm(r engine.Routine) {
 		s.unarm(key)
 		return
 	}
-	t, err := routineTiming(r)
+	t, err := s.routineTiming(r)
 	if err != nil {
 		s.unarm(key)
 		return

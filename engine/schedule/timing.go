@@ -277,11 +277,14 @@ func LoadTimezone(name string) (*time.Location, error) {
 }
 
 // routineTiming builds the timing of a routine's schedule.
-func routineTiming(r engine.Routine) (timing, error) {
+func routineTiming(r engine.Routine) (timing, error) { return routineTimingIn(r, LoadTimezone) }
+
+// routineTimingIn is routineTiming with a timezone loader.
+func routineTimingIn(r engine.Routine, load func(string) (*time.Location, error)) (timing, error) {
 	sc := r.Schedule
 	switch sc.Kind {
 	case engine.ScheduleCron:
-		loc, err := LoadTimezone(sc.Timezone)
+		loc, err := load(sc.Timezone)
 		if err != nil {
 			return nil, err
 		}
@@ -294,10 +297,15 @@ func routineTiming(r engine.Routine) (timing, error) {
 		case strings.HasPrefix(expr, "@every"):
 			return nil, fmt.Errorf("%w: cron %q: use an interval (every) instead of @every", ErrInvalidSchedule, expr)
 		}
-		spec, err := cronParser.Parse("CRON_TZ=" + loc.String() + " " + expr)
+		parsed, err := cronParser.Parse(expr)
 		if err != nil {
 			return nil, fmt.Errorf("%w: cron %q: %v (five fields: minute hour day-of-month month day-of-week)", ErrInvalidSchedule, expr, err)
 		}
+		spec, ok := parsed.(*cron.SpecSchedule)
+		if !ok {
+			return nil, fmt.Errorf("%w: cron %q is not a calendar schedule", ErrInvalidSchedule, expr)
+		}
+		spec.Location = loc // read in the routine's zone (the parser leaves time.Local)
 		return cronTiming{spec: spec, loc: loc}, nil
 	case engine.ScheduleEvery:
 		if sc.Every <= 0 {
