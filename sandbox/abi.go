@@ -37,13 +37,13 @@ const (
 	ExportMemory      = "memory"
 )
 
-// ABIOnlyImports are host imports that implement the ABI rather than a
-// WIT function.
-var ABIOnlyImports = []string{ImportResultTake}
+// ABIOnlyImports lists the host imports that implement the ABI rather
+// than a WIT function.
+func ABIOnlyImports() []string { return []string{ImportResultTake} }
 
-// ABIOnlyExports are guest exports that implement the ABI rather than a
-// WIT function.
-var ABIOnlyExports = []string{ExportAlloc, ExportInitialize, ExportPrepare}
+// ABIOnlyExports lists the guest exports that implement the ABI rather
+// than a WIT function.
+func ABIOnlyExports() []string { return []string{ExportAlloc, ExportInitialize, ExportPrepare} }
 
 const (
 	i32 = api.ValueTypeI32

@@ -66,6 +66,7 @@ func depthFrom(ctx context.Context) int {
 // abortError is the panic value a host function uses to stop the guest.
 type abortError struct{ reason string }
 
+// Error returns why the guest was stopped.
 func (e *abortError) Error() string { return e.reason }
 
 // abort records why the guest is stopped and unwinds it.

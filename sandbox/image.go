@@ -17,6 +17,7 @@ type copyImage struct {
 	base experimental.MemoryAllocator // nil: the Go heap
 }
 
+// Allocate returns a memory holding a copy of the snapshot.
 func (c *copyImage) Allocate(capacity, max uint64) experimental.LinearMemory {
 	var lm experimental.LinearMemory = &heapMemory{buf: make([]byte, 0, capacity)}
 	if c.base != nil {
@@ -33,4 +34,5 @@ func (c *copyImage) Allocate(capacity, max uint64) experimental.LinearMemory {
 	return lm
 }
 
+// Close has nothing to release.
 func (c *copyImage) Close() {}

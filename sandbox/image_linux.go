@@ -81,11 +81,13 @@ func (c *cowImage) Allocate(capacity, max uint64) experimental.LinearMemory {
 	return &unixMemory{buf: region}
 }
 
+// Close releases the memory file (mappings keep their pages).
 func (c *cowImage) Close() { _ = unix.Close(c.fd) }
 
 // unixMemory is a reservation made with x/sys/unix.
 type unixMemory struct{ buf []byte }
 
+// Reallocate reslices the reservation; nil past its end.
 func (m *unixMemory) Reallocate(size uint64) []byte {
 	if size > uint64(len(m.buf)) {
 		return nil
@@ -93,6 +95,7 @@ func (m *unixMemory) Reallocate(size uint64) []byte {
 	return m.buf[:size:size]
 }
 
+// Free unmaps the reservation and the snapshot mapping in it.
 func (m *unixMemory) Free() {
 	if m.buf != nil {
 		_ = unix.Munmap(m.buf)

@@ -4,6 +4,7 @@ package sandbox
 // when a mapping cannot be made.
 type heapMemory struct{ buf []byte }
 
+// Reallocate grows the buffer, copying when it must.
 func (m *heapMemory) Reallocate(size uint64) []byte {
 	if size <= uint64(cap(m.buf)) {
 		m.buf = m.buf[:size]
@@ -15,4 +16,5 @@ func (m *heapMemory) Reallocate(size uint64) []byte {
 	return m.buf
 }
 
+// Free drops the buffer.
 func (m *heapMemory) Free() { m.buf = nil }

@@ -14,6 +14,7 @@ import (
 // without work for the garbage collector.
 type mmapAllocator struct{}
 
+// Allocate maps max bytes (falling back to the heap).
 func (mmapAllocator) Allocate(capacity, max uint64) experimental.LinearMemory {
 	if max == 0 || max > 4<<30 {
 		return &heapMemory{buf: make([]byte, 0, capacity)}
@@ -27,6 +28,7 @@ func (mmapAllocator) Allocate(capacity, max uint64) experimental.LinearMemory {
 
 type mmapMemory struct{ buf []byte }
 
+// Reallocate reslices the mapping; nil past its end.
 func (m *mmapMemory) Reallocate(size uint64) []byte {
 	if size > uint64(len(m.buf)) {
 		return nil
@@ -34,6 +36,7 @@ func (m *mmapMemory) Reallocate(size uint64) []byte {
 	return m.buf[:size:size]
 }
 
+// Free unmaps the memory.
 func (m *mmapMemory) Free() {
 	if m.buf != nil {
 		_ = syscall.Munmap(m.buf)

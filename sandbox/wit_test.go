@@ -341,7 +341,7 @@ func checkAgreement(wit *witDoc, host map[string]signature, sdkImports, sdkExpor
 	for _, f := range hostFns {
 		want[snake(f.name)] = true
 	}
-	for _, n := range ABIOnlyImports {
+	for _, n := range ABIOnlyImports() {
 		want[n] = true
 	}
 	for _, n := range sortedKeys(want) {
@@ -395,7 +395,7 @@ func checkAgreement(wit *witDoc, host map[string]signature, sdkImports, sdkExpor
 		}
 	}
 	for _, n := range sortedKeys(sdkExports) {
-		if !wantExports[n] && !slices.Contains(ABIOnlyExports, n) {
+		if !wantExports[n] && !slices.Contains(ABIOnlyExports(), n) {
 			problems = append(problems, fmt.Sprintf("the guest SDK exports %q, which neither tool.wit nor the ABI declares", n))
 		}
 	}

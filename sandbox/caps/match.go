@@ -156,6 +156,7 @@ type Denial struct {
 	Reason string
 }
 
+// Error returns the reason.
 func (d *Denial) Error() string { return d.Reason }
 
 // Allow returns the first HTTP entry that admits t, or a Denial naming

@@ -17,6 +17,7 @@ type HostError struct {
 	Message string `json:"message"`
 }
 
+// Error returns "code: message".
 func (e *HostError) Error() string { return e.Code + ": " + e.Message }
 
 // IsBlocked reports whether err is a host refusal on policy grounds.

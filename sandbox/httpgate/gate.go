@@ -64,6 +64,7 @@ type BlockedError struct {
 	Reason string
 }
 
+// Error names the stage and the reason.
 func (e *BlockedError) Error() string { return "blocked (" + e.Stage + "): " + e.Reason }
 
 // FailedError is a request that was allowed but did not complete
@@ -73,6 +74,7 @@ type FailedError struct {
 	Reason string
 }
 
+// Error returns the reason.
 func (e *FailedError) Error() string { return e.Reason }
 
 // Resolver looks up a host's addresses; *net.Resolver satisfies it.

@@ -25,7 +25,10 @@ type MasterKey struct {
 	valid bool
 }
 
-func (MasterKey) String() string   { return "[master key]" }
+// String hides the key.
+func (MasterKey) String() string { return "[master key]" }
+
+// GoString hides the key from %#v.
 func (MasterKey) GoString() string { return "[master key]" }
 
 // ParseMasterKey accepts 64 hex digits or the standard base64 of 32
@@ -262,6 +265,7 @@ func (s systemKeyring) available() error {
 	return nil
 }
 
+// Get reads an entry from the OS keychain, bounded in time.
 func (s systemKeyring) Get(service, user string) (string, error) {
 	if err := s.available(); err != nil {
 		return "", err
@@ -283,6 +287,7 @@ func (s systemKeyring) Get(service, user string) (string, error) {
 	}
 }
 
+// Set writes an entry to the OS keychain, bounded in time.
 func (s systemKeyring) Set(service, user, password string) error {
 	if err := s.available(); err != nil {
 		return err
