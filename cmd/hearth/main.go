@@ -56,7 +56,6 @@ func commands() []command {
 		{"run", "answer one message: hearth run -m TEXT", runOnce},
 		{"pairing", "list, approve or deny pairing requests", runPairing},
 		{"routines", "list, show, delete or run routines: hearth routines ls|show|rm|run", runRoutines},
-		{"routines", "list, show, delete or run routines: hearth routines ls|show|rm|run", runRoutines},
 		{"tokens", "create, list or revoke API tokens of the OpenAI-compatible API", runTokens},
 		{"config", "show or validate the configuration", runConfig},
 		{"safety", "check text with the safety layer: hearth safety check < TEXT", runSafety},
