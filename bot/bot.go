@@ -239,6 +239,13 @@ func (b *Bot) buildChannels() error {
 			b.webhook = w
 			b.channels = append(b.channels, w)
 		}
+		if cfg.Channels.API.Enabled {
+			a, err := b.newAPI()
+			if err != nil {
+				return err
+			}
+			b.channels = append(b.channels, a)
+		}
 	}
 	for _, ch := range b.channels {
 		if err := b.Engine.AddChannel(ch); err != nil {

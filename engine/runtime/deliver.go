@@ -2,6 +2,7 @@ package runtime
 
 import (
 	"context"
+	"strings"
 	"sync"
 	"time"
 
@@ -92,6 +93,7 @@ type stream struct {
 	ch     engine.Channel
 	to     engine.Address
 	inID   int64
+	userID string
 	ctx    context.Context
 	notify chan struct{}
 	done   chan struct{}
@@ -108,9 +110,9 @@ type stream struct {
 // expire it after about five seconds).
 const typingEvery = 4 * time.Second
 
-func (e *Engine) openStream(ctx context.Context, to engine.Address, inboundID int64) *stream {
+func (e *Engine) openStream(ctx context.Context, to engine.Address, inboundID int64, userID string) *stream {
 	ch, ok := e.channel(to.Channel)
-	s := &stream{e: e, ch: ch, to: to, inID: inboundID, ctx: ctx,
+	s := &stream{e: e, ch: ch, to: to, inID: inboundID, userID: userID, ctx: ctx,
 		notify: make(chan struct{}, 1), done: make(chan struct{}), exited: make(chan struct{})}
 	if !ok {
 		close(s.exited)
@@ -138,7 +140,7 @@ func (s *stream) delta(text string) {
 		return
 	}
 	s.mu.Lock()
-	if len(text) < s.shown {
+	if !strings.HasPrefix(text, s.text) {
 		s.shown = 0 // a new LLM call in the same turn started over
 	}
 	s.text = text
@@ -228,6 +230,14 @@ func (s *stream) flush(final bool, lastEdit *time.Time, interval time.Duration) 
 	}
 	if final || text == "" {
 		return
+	}
+	// Streamed text passes the same outbound check as the final reply, so
+	// a secret is never shown on the way.
+	if g := s.e.o.OutboundGuard; g != nil && s.userID != "" {
+		text, _ = g.CheckOutbound(ctx, s.userID, text)
+		if len(text) < shown {
+			shown = len(text)
+		}
 	}
 	if sm, ok := s.ch.(engine.Streamer); ok {
 		if len(text) > shown {

@@ -152,3 +152,40 @@ func TestStreamingEditsOneMessageThenFinalEdit(t *testing.T) {
 		t.Fatalf("final reply did not edit the streamed message: %+v", got[0])
 	}
 }
+
+// streamChannel adds engine.Streamer to recChannel.
+type streamChannel struct{ *recChannel }
+
+func (c streamChannel) Stream(_ context.Context, m engine.Outbound) error {
+	c.mu.Lock()
+	defer c.mu.Unlock()
+	c.edits = append(c.edits, m)
+	return nil
+}
+
+type redactGuard struct{}
+
+func (redactGuard) CheckOutbound(_ context.Context, _ string, text string) (string, []string) {
+	return strings.ReplaceAll(text, "sk-SECRET", "[redacted]"), nil
+}
+
+func TestStreamedTextPassesTheOutboundGuard(t *testing.T) {
+	f := &fixture{t: t, path: t.TempDir() + "/h.db"}
+	f.store = openStore(t, f.path)
+	t.Cleanup(func() { _ = f.store.Close() })
+	ch := streamChannel{newRecChannel("test")}
+	f.start(funcRunner(func(ctx context.Context, tr agent.Turn) (agent.Result, error) {
+		tr.OnDelta("the key is sk-SECRET")
+		return agent.Result{Reply: "the key is sk-SECRET", Messages: []engine.ChatMessage{
+			{Role: engine.RoleUser, Content: tr.Input}, {Role: engine.RoleAssistant, Content: "the key is sk-SECRET"}}}, nil
+	}), ch, func(o *Options) { o.OutboundGuard = redactGuard{} })
+	f.accept(msg("c", "1", "what is the key?"))
+	got := f.ch.waitFinals(t, 1)
+	f.ch.mu.Lock()
+	defer f.ch.mu.Unlock()
+	for _, m := range append(f.ch.edits, got...) {
+		if strings.Contains(m.Text, "sk-SECRET") || strings.Contains(m.Delta, "sk-SECRET") {
+			t.Fatalf("the secret was shown: %+v", m)
+		}
+	}
+}

@@ -59,7 +59,7 @@ func (e *Engine) runTurn(a *actor, m engine.StoredInbound) {
 		to = jobTarget(m.Inbound)
 		streamTo = engine.Address{} // no typing or streaming for jobs
 	}
-	st := e.openStream(turnCtx, streamTo, m.ID)
+	st := e.openStream(turnCtx, streamTo, m.ID, user.ID)
 	res, runErr := e.o.Agent.Run(turnCtx, agent.Turn{
 		User: user, Session: sess, History: a.history,
 		Input: turnInput(m.Inbound), InputSource: inputSource(user, m.Inbound),
