@@ -11,6 +11,7 @@ import (
 	"github.com/hearthbot/hearth/adapters/repl"
 	"github.com/hearthbot/hearth/bot/config"
 	"github.com/hearthbot/hearth/engine"
+	"github.com/hearthbot/hearth/engine/tools"
 	"github.com/hearthbot/hearth/internal/fakellm"
 )
 
@@ -45,11 +46,12 @@ func TestScheduleProblems(t *testing.T) {
 		}
 	}
 	// The problems reach the bot: setupSchedule refuses them.
-	b, err := New(context.Background(), loadConfig(t, f.BaseURL(), "HEARTH_HEARTBEAT__MISSED=later"), Options{Mode: ModeServe})
+	b, err := New(context.Background(), loadConfig(t, f.BaseURL(), "HEARTH_HEARTBEAT__MISSED=later"), Options{Mode: ModeAdmin})
 	if err != nil {
 		t.Fatal(err)
 	}
 	defer b.Close()
+	b.Tools = tools.New(tools.Options{})
 	if _, err := b.setupSchedule(context.Background()); err == nil || !strings.Contains(err.Error(), "heartbeat.missed") {
 		t.Fatalf("setupSchedule with a bad key: %v", err)
 	}
@@ -60,11 +62,12 @@ func TestScheduleProblems(t *testing.T) {
 func TestScheduleWiringConsoleAndCLI(t *testing.T) {
 	ctx := context.Background()
 	f := fakellm.NewOpenAI(t)
-	b, err := New(ctx, loadConfig(t, f.BaseURL(), "HEARTH_AGENT__TIMEZONE=Europe/Paris"), Options{Mode: ModeServe})
+	b, err := New(ctx, loadConfig(t, f.BaseURL(), "HEARTH_AGENT__TIMEZONE=Europe/Paris"), Options{Mode: ModeAdmin})
 	if err != nil {
 		t.Fatal(err)
 	}
 	defer b.Close()
+	b.Tools = tools.New(tools.Options{})
 	sched, err := b.setupSchedule(ctx)
 	if err != nil {
 		t.Fatal(err)
