@@ -176,6 +176,8 @@ func (f *fixture) start(run Runner, ch engine.Channel, tweak func(*Options)) {
 		f.ch = c
 	case editChannel:
 		f.ch = c.recChannel
+	case streamChannel:
+		f.ch = c.recChannel
 	}
 	t.Cleanup(func() {
 		ctx, cancel := context.WithTimeout(context.Background(), 5*time.Second)
