@@ -176,6 +176,11 @@ func TestStreamedTextPassesTheOutboundGuard(t *testing.T) {
 	ch := streamChannel{newRecChannel("test")}
 	f.start(funcRunner(func(ctx context.Context, tr agent.Turn) (agent.Result, error) {
 		tr.OnDelta("the key is sk-SECRET")
+		eventually(t, "the delta is streamed", func() bool {
+			ch.mu.Lock()
+			defer ch.mu.Unlock()
+			return len(ch.edits) > 0
+		})
 		return agent.Result{Reply: "the key is sk-SECRET", Messages: []engine.ChatMessage{
 			{Role: engine.RoleUser, Content: tr.Input}, {Role: engine.RoleAssistant, Content: "the key is sk-SECRET"}}}, nil
 	}), ch, func(o *Options) { o.OutboundGuard = redactGuard{} })
