@@ -181,6 +181,7 @@ func (c *Config) check() []Problem {
 	}
 
 	c.checkWebhook(ch)
+	c.checkAPI(ch)
 	c.checkTelegram(ch)
 	c.checkSlack(ch)
 
@@ -246,6 +247,19 @@ func (c *Config) checkWebhook(ch *checker) {
 	ch.positive(p+"callback_timeout", w.CallbackTimeout)
 	ch.allowlist(p+"allowlist", w.Allowlist)
 	ch.oneOf(p+"group_policy", w.GroupPolicy, "mention", "all", "off")
+}
+
+func (c *Config) checkAPI(ch *checker) {
+	a := c.Channels.API
+	const p = "channels.api."
+	if a.Enabled && ch.hostPort(p+"listen", a.Listen) && !isLoopback(a.Listen) && !a.AllowNonLoopback {
+		ch.add(p+"listen", "a non-loopback address (%q) requires %sallow_non_loopback: true", a.Listen, p)
+	}
+	ch.atLeast(p+"max_body_bytes", a.MaxBodyBytes, 1)
+	ch.positive(p+"reply_timeout", a.ReplyTimeout)
+	if a.Enabled && a.Model == "" {
+		ch.add(p+"model", "must not be empty: it is the model name clients ask for")
+	}
 }
 
 func (c *Config) checkTelegram(ch *checker) {

@@ -66,6 +66,16 @@ func TestValidationRules(t *testing.T) {
 			c.Channels.Webhook.Listen = "8787"
 		}, "channels.webhook.listen", `must be host:port such as "127.0.0.1:8787", got "8787"`},
 		{"webhook max_body_bytes", func(c *Config) { c.Channels.Webhook.MaxBodyBytes = 0 }, "channels.webhook.max_body_bytes", "must be at least 1, got 0"},
+		{"api public without opt-in", func(c *Config) {
+			c.Channels.API.Enabled = true
+			c.Channels.API.Listen = "0.0.0.0:8790"
+		}, "channels.api.listen", `a non-loopback address ("0.0.0.0:8790") requires channels.api.allow_non_loopback: true`},
+		{"api empty model", func(c *Config) {
+			c.Channels.API.Enabled = true
+			c.Channels.API.Model = ""
+		}, "channels.api.model", ""},
+		{"api reply_timeout", func(c *Config) { c.Channels.API.ReplyTimeout = 0 }, "channels.api.reply_timeout", ""},
+		{"api max_body_bytes", func(c *Config) { c.Channels.API.MaxBodyBytes = 0 }, "channels.api.max_body_bytes", "must be at least 1, got 0"},
 		{"webhook reply_timeout", func(c *Config) { c.Channels.Webhook.ReplyTimeout = 0 }, "channels.webhook.reply_timeout", ""},
 		{"webhook callback_timeout", func(c *Config) { c.Channels.Webhook.CallbackTimeout = 0 }, "channels.webhook.callback_timeout", ""},
 		{"webhook allowlist", func(c *Config) { c.Channels.Webhook.Allowlist = []string{"a", " "} }, "channels.webhook.allowlist", "entry 2 is empty"},
