@@ -243,3 +243,27 @@ func BenchmarkStartSQLite(b *testing.B) {
 	}
 	b.ReportMetric(float64(b.Elapsed().Nanoseconds())/float64(b.N)/float64(benchUsers+benchRoutines), "ns/job-armed")
 }
+
+// BenchmarkSyncSteady is the periodic reconciliation (every
+// schedule.sync_interval) with 20,000 jobs armed and nothing changed.
+func BenchmarkSyncSteady(b *testing.B) {
+	start := time.Date(2026, 6, 1, 10, 0, 0, 0, time.UTC)
+	st := newMemStore(benchUsers, benchRoutines, start.Add(-time.Hour))
+	ctx := context.Background()
+	s, err := schedule.New(benchOptions(st, newHeapClock(start), nil))
+	if err != nil {
+		b.Fatal(err)
+	}
+	if err := s.Start(ctx, noRunner{}); err != nil {
+		b.Fatal(err)
+	}
+	defer s.Stop(ctx)
+	for b.Loop() {
+		if err := s.Sync(ctx); err != nil {
+			b.Fatal(err)
+		}
+	}
+	if n := s.Armed(); n != benchUsers+benchRoutines {
+		b.Fatalf("armed %d", n)
+	}
+}

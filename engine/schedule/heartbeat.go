@@ -21,8 +21,12 @@ const heartbeatSessionKey = "job:heartbeat"
 func (s *Scheduler) heartbeatTiming(u engine.User) (timing, string) {
 	loc := s.userLoc(u)
 	w, _ := parseActiveHours(s.o.Heartbeat.ActiveHours, loc) // validated in New
-	h := s.o.Heartbeat
-	return heartbeatTiming(u.ID, h.Interval, w), fmt.Sprintf("%s|%s|%s", h.Interval, h.ActiveHours, loc)
+	return heartbeatTiming(u.ID, s.o.Heartbeat.Interval, w), s.heartbeatFingerprint(u)
+}
+
+// heartbeatFingerprint changes when the user's heartbeat times do.
+func (s *Scheduler) heartbeatFingerprint(u engine.User) string {
+	return s.userLoc(u).String()
 }
 
 // loadHeartbeat returns the stored heartbeat of a user, or a fresh one.

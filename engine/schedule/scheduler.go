@@ -288,7 +288,8 @@ func (s *Scheduler) syncLoop() {
 	}
 }
 
-// wantJob is a timer the store asks for.
+// wantJob is a timer the store asks for; timing is nil when the job is
+// armed with the same fingerprint already.
 type wantJob struct {
 	fp     string
 	timing timing
@@ -303,6 +304,9 @@ func (s *Scheduler) sync(ctx context.Context, starting bool) error {
 	now := s.clock.Now()
 	want := map[string]wantJob{}
 	var due []dueRun
+	// Jobs armed with the same fingerprint keep their timer; only new or
+	// changed ones need their timing built (the steady state of a sync).
+	armedFP := s.fingerprints()
 
 	if s.o.Heartbeat.Enabled {
 		users, err := s.o.Store.ListUsers(ctx)
@@ -322,8 +326,13 @@ func (s *Scheduler) sync(ctx context.Context, starting bool) error {
 			if hb.Paused {
 				continue
 			}
-			t, fp := s.heartbeatTiming(u)
-			want[heartbeatKey(u.ID)] = wantJob{fp: fp, timing: t}
+			key, fp := heartbeatKey(u.ID), s.heartbeatFingerprint(u)
+			if !starting && armedFP[key] == fp {
+				want[key] = wantJob{fp: fp}
+				continue
+			}
+			t, _ := s.heartbeatTiming(u)
+			want[key] = wantJob{fp: fp, timing: t}
 			if starting && s.o.Heartbeat.Missed == engine.MissedRunOnce {
 				if p := t.prev(now); !p.IsZero() && p.After(hb.LastSlot) {
 					userID := u.ID
@@ -350,12 +359,7 @@ func (s *Scheduler) sync(ctx context.Context, starting bool) error {
 		if r.Status != engine.RoutineActive {
 			continue
 		}
-		t, err := s.routineTiming(r)
-		if err != nil {
-			s.log.Error("routine has an unusable schedule; it does not run", "routine", r.ID, "err", err)
-			continue
-		}
-		if r.Schedule.Kind == engine.ScheduleOnce && t.next(now).IsZero() {
+		if r.Schedule.Kind == engine.ScheduleOnce && !r.Schedule.At.After(now) {
 			// Its time passed while no process ran it.
 			id, at := r.ID, r.Schedule.At.UTC()
 			if r.Missed == engine.MissedRunOnce {
@@ -365,7 +369,17 @@ func (s *Scheduler) sync(ctx context.Context, starting bool) error {
 			}
 			continue
 		}
-		want[routineKey(r.ID)] = wantJob{fp: routineFingerprint(r), timing: t}
+		key, fp := routineKey(r.ID), routineFingerprint(r)
+		if !starting && armedFP[key] == fp {
+			want[key] = wantJob{fp: fp}
+			continue
+		}
+		t, err := s.routineTiming(r)
+		if err != nil {
+			s.log.Error("routine has an unusable schedule; it does not run", "routine", r.ID, "err", err)
+			continue
+		}
+		want[key] = wantJob{fp: fp, timing: t}
 		if starting && r.Missed == engine.MissedRunOnce {
 			if p := t.prev(now); !p.IsZero() && p.After(r.LastSlot) && !p.Before(r.CreatedAt) {
 				id := r.ID

@@ -65,6 +65,9 @@ func (s *Scheduler) armLocked(key, fp string, t timing) error {
 	if cur != nil && cur.fp == fp {
 		return nil
 	}
+	if t == nil {
+		return nil // disarmed meanwhile; the next sync arms it again
+	}
 	if t.next(s.clock.Now()).IsZero() {
 		if cur != nil {
 			s.unarmLocked(key)
@@ -114,6 +117,17 @@ func (s *Scheduler) unarmLocked(key string) {
 			s.log.Warn("removing a timer failed", "job", key, "err", err)
 		}
 	}
+}
+
+// fingerprints copies the fingerprint of every armed job.
+func (s *Scheduler) fingerprints() map[string]string {
+	s.mu.Lock()
+	defer s.mu.Unlock()
+	out := make(map[string]string, len(s.jobs))
+	for k, a := range s.jobs {
+		out[k] = a.fp
+	}
+	return out
 }
 
 // armedTiming returns the timing of an armed job.
