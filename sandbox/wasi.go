@@ -193,6 +193,10 @@ func (w *wasiHost) fdWrite(ctx context.Context, m api.Module, stack []uint64) {
 		stack[0] = errnoBadf
 		return
 	}
+	if n > 1024 { // IOV_MAX
+		stack[0] = errnoInval
+		return
+	}
 	mem := m.Memory()
 	var total uint32
 	ex := executionFrom(ctx)

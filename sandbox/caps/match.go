@@ -81,6 +81,10 @@ func splitHostPort(p string) (string, string, error) {
 	return host, port, nil
 }
 
+// CheckHostName reports whether name is a lower-case ASCII DNS name
+// (labels of a-z, 0-9 and inner hyphens).
+func CheckHostName(name string) error { return checkDNSName(name) }
+
 func checkDNSName(name string) error {
 	if name == "" || len(name) > 253 {
 		return fmt.Errorf("host name must be 1-253 characters")

@@ -75,6 +75,8 @@ func Normalize(method, raw string) (*url.URL, caps.Target, error) {
 		if addr.Is6() {
 			host = "[" + host + "]"
 		}
+	} else if err := caps.CheckHostName(host); err != nil {
+		return fail("the host name is not valid: " + err.Error())
 	}
 	port := caps.DefaultPort(scheme)
 	if p := u.Port(); p != "" {

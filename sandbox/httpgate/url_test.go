@@ -96,3 +96,38 @@ func TestForbiddenAddr(t *testing.T) {
 		}
 	}
 }
+
+// FuzzNormalize checks the invariants the allowlist relies on: an
+// accepted URL has a rooted path without dot segments or encoded
+// separators, its host is lower case, and normalising the result again
+// changes nothing.
+func FuzzNormalize(f *testing.F) {
+	for _, seed := range []string{
+		"https://h.test/a/../b", "https://h.test/%2e%2e/x", "https://H.TEST./a/./b/", "http://[::1]:8080/x?y=1#z",
+		"https://u@h.test/", "https://h.test/a%2fb", "https://h.test/..;/x", "https://h.test/a/b/%2E./c",
+	} {
+		f.Add(seed)
+	}
+	f.Fuzz(func(t *testing.T, raw string) {
+		u, target, err := Normalize("GET", raw)
+		if err != nil {
+			return
+		}
+		if !strings.HasPrefix(target.Path, "/") || target.Host != strings.ToLower(target.Host) {
+			t.Fatalf("%q: path %q host %q", raw, target.Path, target.Host)
+		}
+		for _, seg := range strings.Split(target.Path, "/") {
+			core := strings.TrimRight(strings.SplitN(seg, ";", 2)[0], " \t")
+			if core == "." || core == ".." {
+				t.Fatalf("%q: dot segment survives in %q", raw, target.Path)
+			}
+		}
+		if strings.Contains(strings.ToLower(u.EscapedPath()), "%2f") || strings.Contains(u.String(), "@") && u.User != nil {
+			t.Fatalf("%q: %s", raw, u)
+		}
+		u2, target2, err := Normalize("GET", u.String())
+		if err != nil || u2.String() != u.String() || target2 != target {
+			t.Fatalf("not idempotent: %q -> %q -> %q (%v)", raw, u, u2, err)
+		}
+	})
+}
