@@ -293,6 +293,21 @@ func TestInstall(t *testing.T) {
 	}
 }
 
+func TestInspect(t *testing.T) {
+	f := newFixture(t)
+	dir := toolsDir(t)
+	sandboxtest.InstallTool(t, dir, "hostile", f.wasm["hostile"], hostileCaps)
+	sandboxtest.InstallTool(t, dir, "broken", f.wasm["trivial"], `{"http": 1}`)
+	st, err := sandbox.Inspect(context.Background(), f.rt, dir)
+	if err != nil {
+		t.Fatal(err)
+	}
+	if len(st) != 2 || st[0].Name != "broken" || st[0].Serving || !strings.Contains(st[0].Error, "capabilities") ||
+		st[1].Name != "hostile" || !st[1].Serving || len(st[1].SHA256) != 64 || len(st[1].Capabilities) < 4 {
+		t.Fatalf("status %+v", st)
+	}
+}
+
 func TestRunValidatesParameters(t *testing.T) {
 	f := newFixture(t)
 	src := t.TempDir()

@@ -121,6 +121,25 @@ func copyAtomic(src, dst string) error {
 	return os.Rename(tmp.Name(), dst)
 }
 
+// Inspect loads every tool of dir without registering it anywhere and
+// reports what `hearth tools ls` shows when no server is running: each
+// tool's description, hash and grants, or why it is refused.
+func Inspect(ctx context.Context, rt *Runtime, dir string) ([]ToolStatus, error) {
+	l := NewLoader(rt, dir, discardRegistrar{}, LoaderOptions{})
+	defer l.Close(context.WithoutCancel(ctx))
+	if _, err := l.Scan(ctx); err != nil {
+		return nil, err
+	}
+	return l.Status(), nil
+}
+
+// discardRegistrar accepts every tool and keeps none.
+type discardRegistrar struct{}
+
+func (discardRegistrar) Register(engine.Tool) error { return nil }
+func (discardRegistrar) Replace(engine.Tool) error  { return nil }
+func (discardRegistrar) Unregister(string) bool     { return true }
+
 // Run loads the tool at wasmPath and runs one call through the full
 // sandbox, as `hearth tools run NAME --params JSON` does: the parameters
 // are checked against the tool's schema first, and a problem with them
