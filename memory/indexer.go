@@ -1,0 +1,360 @@
+package memory
+
+import (
+	"context"
+	"crypto/sha256"
+	"encoding/hex"
+	"errors"
+	"fmt"
+	"sync"
+	"time"
+
+	"github.com/hearthbot/hearth/engine"
+	"github.com/hearthbot/hearth/memory/chunk"
+)
+
+// prober is an embedder that can learn its model and dimension
+// (memory/embed.Client).
+type prober interface {
+	Probe(ctx context.Context) (engine.EmbeddingSpace, error)
+}
+
+// indexer chunks, indexes and embeds changed documents in the background.
+type indexer struct {
+	m    *Memory
+	wake chan struct{}
+	done chan struct{}
+
+	runMu sync.Mutex // one indexing pass at a time
+
+	mu       sync.Mutex
+	dirty    map[string]bool
+	started  bool
+	space    engine.EmbeddingSpace // zero until settled
+	spaceErr error                 // why the space is not settled
+	indexErr error                 // last indexing or embedding failure
+	lastOK   time.Time
+}
+
+func newIndexer(m *Memory) *indexer {
+	return &indexer{m: m, wake: make(chan struct{}, 1), done: make(chan struct{}), dirty: map[string]bool{}}
+}
+
+// notify marks a user's workspace as changed and wakes the loop.
+func (x *indexer) notify(userID string) {
+	x.mu.Lock()
+	x.dirty[userID] = true
+	x.mu.Unlock()
+	select {
+	case x.wake <- struct{}{}:
+	default:
+	}
+}
+
+func (x *indexer) takeDirty() []string {
+	x.mu.Lock()
+	defer x.mu.Unlock()
+	out := make([]string, 0, len(x.dirty))
+	for u := range x.dirty {
+		out = append(out, u)
+	}
+	clear(x.dirty)
+	return out
+}
+
+// vectorSpace is the settled embedding space, or the zero value.
+func (x *indexer) vectorSpace() engine.EmbeddingSpace {
+	x.mu.Lock()
+	defer x.mu.Unlock()
+	return x.space
+}
+
+func (x *indexer) setErr(err error) {
+	x.mu.Lock()
+	x.indexErr = err
+	if err == nil {
+		x.lastOK = x.m.o.Now()
+	}
+	x.mu.Unlock()
+}
+
+func (x *indexer) start(ctx context.Context) {
+	x.mu.Lock()
+	if x.started {
+		x.mu.Unlock()
+		return
+	}
+	x.started = true
+	x.mu.Unlock()
+	go x.loop(ctx)
+}
+
+func (x *indexer) wait() {
+	x.mu.Lock()
+	started := x.started
+	x.mu.Unlock()
+	if started {
+		<-x.done
+	}
+}
+
+func (x *indexer) loop(ctx context.Context) {
+	defer close(x.done)
+	log := x.m.log
+	delay := x.m.o.RetryDelay
+	var retry <-chan time.Time
+	settled := x.m.o.Embedder == nil
+	resume := true // index what changed before Start
+	for {
+		if !settled {
+			if err := x.settleSpace(ctx); err != nil {
+				log.Warn("memory: vector search unavailable; full-text search only until the embedder answers",
+					"err", err, "retry_in", delay)
+			} else {
+				settled, resume = true, true
+			}
+		}
+		if resume && x.m.o.Users != nil {
+			if users, err := x.m.o.Users.ListUsers(ctx); err == nil {
+				resume = false
+				for _, u := range users {
+					x.notify(u.ID)
+				}
+			} else if ctx.Err() == nil {
+				log.Error("memory: listing users to index", "err", err)
+			}
+		}
+		failed := false
+		for _, u := range x.takeDirty() {
+			if err := x.indexUser(ctx, u); err != nil {
+				if ctx.Err() != nil {
+					return
+				}
+				failed = true
+				x.notify(u) // try again after the pause
+				log.Warn("memory: indexing failed; will retry", "user", u, "err", err, "retry_in", delay)
+			}
+		}
+		switch {
+		case failed || !settled:
+			retry = time.After(delay)
+			delay = min(2*delay, maxRetryDelay)
+		default:
+			delay, retry = x.m.o.RetryDelay, nil
+		}
+		select {
+		case <-ctx.Done():
+			return
+		case <-retry:
+		case <-x.wake:
+			if failed || !settled {
+				// A new change does not cut the pause after a failure
+				// short; it is picked up when the pause ends.
+				select {
+				case <-ctx.Done():
+					return
+				case <-retry:
+				}
+			}
+		}
+	}
+}
+
+// settleSpace learns the embedder's space (probing it when needed) and
+// records it in the store, which drops the vectors of another model.
+func (x *indexer) settleSpace(ctx context.Context) error {
+	e := x.m.o.Embedder
+	sp := engine.EmbeddingSpace{Model: e.Model(), Dimensions: e.Dimensions()}
+	if sp.Model == "" || sp.Dimensions <= 0 {
+		p, ok := e.(prober)
+		if !ok {
+			err := fmt.Errorf("the embedder names no model or dimension (set embeddings.model and embeddings.dimensions)")
+			x.mu.Lock()
+			x.spaceErr = err
+			x.mu.Unlock()
+			return err
+		}
+		var err error
+		if sp, err = p.Probe(ctx); err != nil {
+			x.mu.Lock()
+			x.spaceErr = err
+			x.mu.Unlock()
+			return err
+		}
+	}
+	changed, err := x.m.store.SetEmbeddingSpace(ctx, sp)
+	if err != nil {
+		x.mu.Lock()
+		x.spaceErr = err
+		x.mu.Unlock()
+		return err
+	}
+	if changed {
+		x.m.log.Info("memory: embedding model set; embedding every chunk again", "model", sp.Model, "dimensions", sp.Dimensions)
+	}
+	x.mu.Lock()
+	x.space, x.spaceErr = sp, nil
+	x.mu.Unlock()
+	return nil
+}
+
+// IndexNow indexes the user's changed documents and embeds their chunks
+// now, returning when done. Background indexing does the same after every
+// change; IndexNow is for the CLI and tests.
+// When the embedding space is not settled yet it first tries to settle it;
+// if the embedder is unavailable the documents are still indexed for
+// full-text search (Status reports why vectors are missing).
+func (m *Memory) IndexNow(ctx context.Context, userID string) error {
+	if m.o.Embedder != nil && m.idx.vectorSpace().Dimensions == 0 {
+		if err := m.idx.settleSpace(ctx); err != nil {
+			m.log.Warn("memory: vector search unavailable", "err", err)
+		}
+	}
+	return m.idx.indexUser(ctx, userID)
+}
+
+// maxPasses bounds the re-reads of a user's changed documents in one
+// indexUser call (a document rewritten faster than it is indexed).
+const maxPasses = 20
+
+func (x *indexer) indexUser(ctx context.Context, userID string) error {
+	x.runMu.Lock()
+	defer x.runMu.Unlock()
+	sp := x.vectorSpace()
+	for pass := 0; ; pass++ {
+		docs, err := x.m.store.DocumentsToIndex(ctx, userID, 32)
+		if err != nil {
+			x.setErr(err)
+			return err
+		}
+		if len(docs) == 0 {
+			break
+		}
+		if pass == maxPasses {
+			x.notify(userID)
+			break
+		}
+		for _, d := range docs {
+			if err := x.indexDocument(ctx, userID, d.Path, sp); err != nil {
+				x.setErr(err)
+				return err
+			}
+		}
+	}
+	if sp.Dimensions > 0 {
+		if err := x.embedPending(ctx, userID, sp); err != nil {
+			x.setErr(err)
+			return err
+		}
+	}
+	x.setErr(nil)
+	return nil
+}
+
+// chunkHash identifies the embedded text of a chunk.
+func chunkHash(embedText string) string {
+	h := sha256.Sum256([]byte(embedText))
+	return hex.EncodeToString(h[:])
+}
+
+// indexDocument chunks one document at its current version and stores
+// the chunks, with cached vectors where the text was embedded before.
+func (x *indexer) indexDocument(ctx context.Context, userID, path string, sp engine.EmbeddingSpace) error {
+	d, err := x.m.store.GetDocument(ctx, userID, path)
+	if errors.Is(err, engine.ErrNotFound) {
+		return nil // deleted meanwhile
+	}
+	if err != nil {
+		return err
+	}
+	pieces := chunk.Split(d.Content, x.m.o.Chunk)
+	chunks := make([]engine.Chunk, len(pieces))
+	hashes := make([]string, len(pieces))
+	for i, p := range pieces {
+		hashes[i] = chunkHash(p.EmbedText())
+		chunks[i] = engine.Chunk{Heading: p.Heading, Text: p.Text, Start: p.Start, End: p.End, Hash: hashes[i]}
+	}
+	if sp.Dimensions > 0 && len(hashes) > 0 {
+		cached, err := x.m.store.CachedEmbeddings(ctx, sp, hashes)
+		if err != nil {
+			return err
+		}
+		for i := range chunks {
+			chunks[i].Embedding = cached[chunks[i].Hash]
+		}
+	}
+	err = x.m.store.ReplaceChunks(ctx, userID, path, d.Version, chunks)
+	if errors.Is(err, engine.ErrConflict) || errors.Is(err, engine.ErrNotFound) {
+		return nil // changed or deleted meanwhile: the next pass sees it
+	}
+	if errors.Is(err, engine.ErrDimensionMismatch) {
+		// The space changed under us (another process): index without
+		// vectors; they are embedded once the space settles again.
+		for i := range chunks {
+			chunks[i].Embedding = nil
+		}
+		err = x.m.store.ReplaceChunks(ctx, userID, path, d.Version, chunks)
+		if errors.Is(err, engine.ErrConflict) || errors.Is(err, engine.ErrNotFound) {
+			return nil
+		}
+	}
+	return err
+}
+
+// embedPending embeds the user's chunks that have no vector, in batches,
+// through the cache.
+func (x *indexer) embedPending(ctx context.Context, userID string, sp engine.EmbeddingSpace) error {
+	for {
+		todo, err := x.m.store.ChunksToEmbed(ctx, userID, x.m.o.EmbedBatch)
+		if err != nil || len(todo) == 0 {
+			return err
+		}
+		hashes := make([]string, len(todo))
+		for i, c := range todo {
+			hashes[i] = c.Hash
+		}
+		cached, err := x.m.store.CachedEmbeddings(ctx, sp, hashes)
+		if err != nil {
+			return err
+		}
+		var texts []string
+		var need []int
+		for i, c := range todo {
+			if cached[c.Hash] == nil {
+				texts = append(texts, chunk.Piece{Heading: c.Heading, Text: c.Text}.EmbedText())
+				need = append(need, i)
+			}
+		}
+		fresh := map[string][]float32{}
+		if len(texts) > 0 {
+			vs, err := x.m.o.Embedder.Embed(ctx, texts)
+			if err != nil {
+				return fmt.Errorf("embedding %d chunks: %w", len(texts), err)
+			}
+			if len(vs) != len(texts) {
+				return fmt.Errorf("embedding %d chunks: the embedder returned %d vectors", len(texts), len(vs))
+			}
+			for j, i := range need {
+				if len(vs[j]) != sp.Dimensions {
+					return fmt.Errorf("embedding: %s returned %d dimensions, the index holds %d: %w",
+						sp.Model, len(vs[j]), sp.Dimensions, engine.ErrDimensionMismatch)
+				}
+				fresh[todo[i].Hash] = vs[j]
+			}
+			if err := x.m.store.CacheEmbeddings(ctx, sp, fresh); err != nil {
+				return err
+			}
+		}
+		embs := make([]engine.ChunkEmbedding, len(todo))
+		for i, c := range todo {
+			v := cached[c.Hash]
+			if v == nil {
+				v = fresh[c.Hash]
+			}
+			embs[i] = engine.ChunkEmbedding{ChunkID: c.ID, Vector: v}
+		}
+		if err := x.m.store.SetEmbeddings(ctx, userID, embs); err != nil {
+			return err
+		}
+	}
+}
