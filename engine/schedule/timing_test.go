@@ -328,6 +328,9 @@ func TestEffectivelyEmpty(t *testing.T) {
 		{"# Title\n<!-- unterminated comment\n- item", true},
 		{"> quote with text", false},
 		{"1. call mum", false},
+		// memory's seeded checklist, and the item form it suggests.
+		{"# Heartbeat checklist\n\n<!-- Hearth reads this file on a schedule and tells you only when something needs attention.\n     Add items as \"- [ ] check ...\" lines; while it has only headings and comments, nothing runs. -->\n", true},
+		{"# Heartbeat checklist\n- [ ] check whether the car insurance renewal came\n", false},
 	}
 	for _, c := range cases {
 		if got := EffectivelyEmpty(c.doc); got != c.empty {
