@@ -133,3 +133,11 @@ func (b *Bot) approve(ctx context.Context, code string) (engine.PairingRequest, 
 	}
 	return req, nil
 }
+
+func (a *admin) Routines(ctx context.Context) ([]repl.RoutineInfo, error) {
+	return scheduleAdmin{a.b, a.b.sched}.Routines(ctx)
+}
+
+func (a *admin) Heartbeat(ctx context.Context, action string) (string, error) {
+	return scheduleAdmin{a.b, a.b.sched}.Heartbeat(ctx, action)
+}

@@ -23,6 +23,7 @@ import (
 	"github.com/hearthbot/hearth/engine/leak"
 	"github.com/hearthbot/hearth/engine/runtime"
 	"github.com/hearthbot/hearth/engine/safety"
+	"github.com/hearthbot/hearth/engine/schedule"
 	"github.com/hearthbot/hearth/engine/tools"
 	"github.com/hearthbot/hearth/engine/tools/builtin"
 )
@@ -87,6 +88,8 @@ type Bot struct {
 	channels []engine.Channel
 	once     *onceChannel
 	webhook  *webhook.Server
+	// sched runs heartbeats and routines (bot/schedule.go).
+	sched *schedule.Scheduler
 	// attachments stores files received on channels (the memory
 	// workspace once wired; nil: files are described, not kept).
 	attachments channelkit.AttachmentStore
@@ -172,6 +175,9 @@ func (b *Bot) buildEngine(ctx context.Context) error {
 	if err != nil {
 		return err
 	}
+	if b.sched, err = b.setupSchedule(ctx); err != nil {
+		return err
+	}
 	approvals := runtime.NewApprovals()
 	ag, err := agent.New(agent.Options{
 		LLM:                 b.LLM,
@@ -200,6 +206,8 @@ func (b *Bot) buildEngine(ctx context.Context) error {
 		Agent:         ag,
 		Approvals:     approvals,
 		OutboundGuard: guard,
+		OnJobDone:     b.sched.HandleResult,
+		RecoverJobs:   b.o.Mode == ModeREPL || b.o.Mode == ModeServe,
 		MailboxSize:   cfg.Agent.MailboxSize,
 		IdleTimeout:   cfg.Agent.IdleTimeout,
 		TurnTimeout:   cfg.Agent.TurnTimeout,
@@ -269,6 +277,14 @@ func (b *Bot) Run(ctx context.Context, grace time.Duration) error {
 	if err := b.Engine.Start(ctx); err != nil {
 		return err
 	}
+	if b.o.Mode == ModeREPL || b.o.Mode == ModeServe {
+		if err := b.sched.Start(ctx, b.Engine); err != nil {
+			sctx, cancel := context.WithTimeout(context.WithoutCancel(ctx), grace)
+			defer cancel()
+			_ = b.Engine.Shutdown(sctx)
+			return fmt.Errorf("scheduler: %w", err)
+		}
+	}
 	chCtx, stopChannels := context.WithCancel(ctx)
 	defer stopChannels()
 	type exit struct {
@@ -308,6 +324,9 @@ func (b *Bot) Run(ctx context.Context, grace time.Duration) error {
 	stopChannels()
 	sctx, cancel := context.WithTimeout(context.WithoutCancel(ctx), grace)
 	defer cancel()
+	if err := b.sched.Stop(sctx); err != nil {
+		b.log.Warn("scheduler stop", "err", err)
+	}
 	if err := b.Engine.Shutdown(sctx); err != nil {
 		b.log.Warn("shutdown", "err", err)
 	}

@@ -57,6 +57,9 @@ type Options struct {
 	// channel failed (default 1s, 5s, 30s); after the last it stays in the
 	// outbox until the next start.
 	RetryDelays []time.Duration
+	// RecoverJobs re-runs scheduler turns left pending by a previous run
+	// at Start; set it only where the scheduler runs.
+	RecoverJobs bool
 	// Approvals, when set, takes the owner's answers to approval
 	// questions; give the same value to the agent as its Approver.
 	Approvals *Approvals
@@ -199,7 +202,12 @@ func (e *Engine) Start(ctx context.Context) error {
 		e.log.Info("answering messages accepted before the last stop", "count", len(pending))
 	}
 	for _, m := range pending {
-		e.dispatch(m)
+		// Only this process's channels: another process on the same store
+		// (`hearth run` next to `hearth serve`) must not take over
+		// messages it cannot answer, or answer them twice.
+		if _, ok := e.channel(m.Inbound.Channel); ok || (isJob(m.Inbound) && e.o.RecoverJobs) {
+			e.dispatch(m)
+		}
 	}
 	return nil
 }

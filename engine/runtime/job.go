@@ -20,6 +20,7 @@ const (
 	metaDeliverThread  = "hearth.deliver.thread"
 	metaSentinel       = "hearth.sentinel"
 	metaJobKind        = "hearth.job.kind"
+	metaModel          = "hearth.model"
 )
 
 // Job is a synthetic turn: a prompt run for a user by the scheduler
@@ -41,6 +42,9 @@ type Job struct {
 	Text string
 	// DeliverTo is where a reply goes; a zero Channel delivers nothing.
 	DeliverTo engine.Address
+	// Model, when set, runs this job on another model (a cheaper one for
+	// heartbeats) than the session's.
+	Model string
 	// Sentinel, when set, suppresses a reply that is only the sentinel
 	// (such as HEARTBEAT_OK) or the sentinel with a little extra text.
 	Sentinel string
@@ -97,6 +101,7 @@ func (e *Engine) RunJob(ctx context.Context, j Job) (engine.Receipt, error) {
 		Meta: map[string]string{
 			metaDeliverChannel: j.DeliverTo.Channel, metaDeliverConv: j.DeliverTo.Conversation,
 			metaDeliverThread: j.DeliverTo.Thread, metaSentinel: j.Sentinel, metaJobKind: j.Kind,
+			metaModel: j.Model,
 		},
 	}
 	stored, inserted, err := e.o.Store.SaveInbound(ctx, engine.StoredInbound{

@@ -63,7 +63,7 @@ func (e *Engine) runTurn(a *actor, m engine.StoredInbound) {
 	res, runErr := e.o.Agent.Run(turnCtx, agent.Turn{
 		User: user, Session: sess, History: a.history,
 		Input: turnInput(m.Inbound), InputSource: inputSource(user, m.Inbound),
-		InboundID: m.ID, From: to, Model: sess.Model,
+		InboundID: m.ID, From: to, Model: turnModel(sess, m.Inbound),
 		OnDelta: st.delta, OnStatus: st.status,
 	})
 	sent := st.close()
@@ -218,4 +218,13 @@ func userMessage(err error) string {
 		return "I could not get an answer from the model provider. Check `hearth doctor`, then try again."
 	}
 	return "Something went wrong while answering; the error is in the log. Try again."
+}
+
+// turnModel is the model of a turn: a job's own model, else the session's
+// (empty: the provider's default).
+func turnModel(s engine.Session, in engine.Inbound) string {
+	if m := in.Meta[metaModel]; isJob(in) && m != "" {
+		return m
+	}
+	return s.Model
 }
