@@ -45,6 +45,8 @@ type Config struct {
 	Memory MemoryConfig `koanf:"memory"`
 	// Safety configures the prompt-injection defence (engine/safety).
 	Safety SafetyConfig `koanf:"safety"`
+	// Sandbox configures the WASM tool sandbox (docs/sandbox.md).
+	Sandbox SandboxConfig `koanf:"sandbox"`
 
 	// unknown holds the unknown keys seen when this config was loaded;
 	// Validate(true) reports them as problems.
@@ -443,6 +445,37 @@ type SafetyConfig struct {
 	KnownHosts []string `koanf:"known_hosts"`
 }
 
+// SandboxConfig configures the WASM tool sandbox: where installed tools
+// and compiled machine code live, how often the tools directory is
+// rescanned, and the default limits of a tool whose capabilities file
+// sets none. Both directories must not be writable by group or others.
+type SandboxConfig struct {
+	// ToolsDir holds the installed tools, NAME.wasm with
+	// NAME.capabilities.json beside it. Empty: $HEARTH_HOME/tools.
+	// Default "".
+	ToolsDir string `koanf:"tools_dir"`
+	// CacheDir holds the compiled machine code of tools between runs.
+	// Empty: $HEARTH_HOME/cache/wasm. Default "".
+	CacheDir string `koanf:"cache_dir"`
+	// ReloadInterval is how often the tools directory is rescanned, so an
+	// installed, changed or removed tool takes effect without a restart.
+	// Default 2s.
+	ReloadInterval time.Duration `koanf:"reload_interval"`
+	// SecretsRefresh is how often the leak detector shared by the safety
+	// layer reloads every user's stored secrets (a `hearth secrets set` in
+	// another process is caught within it). Default 30s.
+	SecretsRefresh time.Duration `koanf:"secrets_refresh" secret:"false"`
+	// MaxConcurrent bounds tool executions running at once across all
+	// tools; 0: four per CPU. Default 0.
+	MaxConcurrent int `koanf:"max_concurrent"`
+	// MemoryMiB is the memory limit of a tool whose capabilities set none
+	// (4 to 256). Default 64.
+	MemoryMiB int `koanf:"memory_mib"`
+	// Timeout is the time limit of one call of a tool whose capabilities
+	// set none (at most 2m). Default 15s.
+	Timeout time.Duration `koanf:"timeout"`
+}
+
 // DefaultSystemPrompt is the default persona (agent.system_prompt).
 const DefaultSystemPrompt = `You are Hearth, a personal assistant that runs on your owner's own machine.
 Be direct, warm and brief; answer in the language you are addressed in.
@@ -517,7 +550,8 @@ func Default() Config {
 				ReplyTimeout: 5 * time.Minute,
 			},
 		},
-		Memory: MemoryConfig{RRFK: 60},
-		Safety: SafetyConfig{Severity: map[string]string{}, Rules: map[string]string{}, Sources: map[string]map[string]string{}},
+		Memory:  MemoryConfig{RRFK: 60},
+		Safety:  SafetyConfig{Severity: map[string]string{}, Rules: map[string]string{}, Sources: map[string]map[string]string{}},
+		Sandbox: SandboxConfig{ReloadInterval: 2 * time.Second, SecretsRefresh: 30 * time.Second, MemoryMiB: 64, Timeout: 15 * time.Second},
 	}
 }
