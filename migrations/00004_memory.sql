@@ -18,7 +18,7 @@
 --   * chunks.embedding is a vector of the embedding space's dimension (the
 --     column has no fixed dimension because the space is configured at run
 --     time); SetEmbeddingSpace (re)creates the HNSW index
---     chunks_embedding_hnsw on (embedding::vector(N)) for the space's N.
+--     chunks_embedding_hnsw on (embedding::halfvec(N)) for the space's N.
 
 -- +goose Up
 CREATE EXTENSION IF NOT EXISTS vector;

@@ -17,8 +17,19 @@ import (
 const chunkCols = `c.id, c.user_id, c.path, c.seq, c.heading, c.text, c.start_off, c.end_off, c.hash, d.updated_at`
 
 // maxIndexedDims is the largest dimension pgvector's HNSW index takes for
-// the vector type; a larger space is searched exactly, without an index.
-const maxIndexedDims = 2000
+// the halfvec type; a larger space is searched exactly, without an index.
+const maxIndexedDims = 4000
+
+// hnswIndexSQL creates the vector index of a space of dims dimensions: an
+// HNSW graph over the half-precision copies of the vectors (half the size
+// of float32, so more of it stays in memory; search results are rescored
+// with the full vectors). ef_construction 48 trades a little recall for
+// faster inserts (the default is 64).
+func hnswIndexSQL(dims int) string {
+	return fmt.Sprintf(`CREATE INDEX chunks_embedding_hnsw ON chunks
+		USING hnsw ((embedding::halfvec(%d)) halfvec_cosine_ops) WITH (m = 16, ef_construction = 48)
+		WHERE embedding IS NOT NULL`, dims)
+}
 
 // vectorArg is a vector parameter: nil (NULL) for no vector.
 func vectorArg(v []float32) any {
@@ -191,8 +202,7 @@ func (s *Store) SetEmbeddingSpace(ctx context.Context, sp engine.EmbeddingSpace)
 		b.Queue(`DROP INDEX IF EXISTS chunks_embedding_hnsw`)
 		if sp.Dimensions > 0 && sp.Dimensions <= maxIndexedDims {
 			// The dimension is an integer validated above: nothing to inject.
-			b.Queue(fmt.Sprintf(`CREATE INDEX chunks_embedding_hnsw ON chunks
-				USING hnsw ((embedding::vector(%d)) vector_cosine_ops) WHERE embedding IS NOT NULL`, sp.Dimensions))
+			b.Queue(hnswIndexSQL(sp.Dimensions))
 		}
 		if err := tx.SendBatch(ctx, b).Close(); err != nil {
 			return err

@@ -20,7 +20,8 @@ import (
 // fewer than exactSearchBelow embedded chunks is searched exactly (every
 // vector compared); above, the HNSW index answers, with pgvector's
 // iterative scan in strict order (set on every connection) so that the
-// user and path filters still fill the requested number of hits. Hybrid:
+// user and path filters still fill the requested number of hits, and the
+// candidates are rescored with the exact vectors. Hybrid:
 // both rankings and their Reciprocal Rank Fusion in one SQL statement.
 
 var _ engine.HybridSearcher = (*Store)(nil)
@@ -28,7 +29,7 @@ var _ engine.HybridSearcher = (*Store)(nil)
 // exactSearchBelow is the number of a user's embedded chunks under which
 // vector search compares every vector: exact (the engine contract asks it
 // for small stores) and, at this size, faster than the index.
-const exactSearchBelow = 1000
+const exactSearchBelow = 2000
 
 // maxQueryWords bounds the words of a full-text query.
 const maxQueryWords = 32
@@ -100,9 +101,11 @@ func ftsSQL(user, query, prefix, limit string) string {
 }
 
 // vectorSQL selects (id, dist) of a user's embedded chunks nearest the
-// vector parameter by cosine distance, nearest first, at most limit: an
-// exact scan for a user with few vectors, else the HNSW index of dims.
-// It needs the CTE nvec (vecCountCTE) in the statement.
+// vector parameter by exact cosine distance, nearest first, at most limit.
+// A user with few vectors is scanned exactly; above, the HNSW index (on
+// the half-precision copy of each vector, embedding::halfvec(N)) proposes
+// annCandidates candidates, which are rescored with the full-precision
+// vectors. It needs the CTE nvec (vecCountCTE) in the statement.
 func vectorSQL(dims int, user, vector, prefix, limit string) string {
 	filter := `c.user_id = ` + user + ` AND c.embedding IS NOT NULL AND ` + prefixCond(prefix)
 	exact := `SELECT c.id, c.embedding <=> ` + vector + `::vector AS dist FROM chunks c
@@ -110,16 +113,24 @@ func vectorSQL(dims int, user, vector, prefix, limit string) string {
 	if dims <= 0 || dims > maxIndexedDims {
 		return exact
 	}
-	// The ORDER BY expression is the index's: (embedding::vector(N)).
-	cast := fmt.Sprintf(`(c.embedding::vector(%d))`, dims)
+	// The ORDER BY expression is the index's: (embedding::halfvec(N)).
+	half := fmt.Sprintf(`::halfvec(%d)`, dims)
 	return `SELECT id, dist FROM (
 			SELECT * FROM (` + exact + `) e WHERE (SELECT n FROM nvec) < ` + strconv.Itoa(exactSearchBelow) + `
 			UNION ALL
-			SELECT * FROM (SELECT c.id, ` + cast + ` <=> ` + vector + `::vector AS dist FROM chunks c
+			SELECT * FROM (SELECT c.id, c.embedding <=> ` + vector + `::vector AS dist FROM chunks c
 				WHERE (SELECT n FROM nvec) >= ` + strconv.Itoa(exactSearchBelow) + ` AND ` + filter + `
-				ORDER BY ` + cast + ` <=> ` + vector + `::vector LIMIT ` + limit + `) a
-		) v ORDER BY dist, id`
+				ORDER BY (c.embedding` + half + `) <=> ` + vector + `::vector` + half + `
+				LIMIT GREATEST(` + strconv.Itoa(annFactor) + ` * ` + limit + `, ` + strconv.Itoa(annMinCandidates) + `)) a
+		) v ORDER BY dist, id LIMIT ` + limit
 }
+
+// The HNSW index proposes max(annFactor*limit, annMinCandidates)
+// candidates for a search of limit hits, rescored exactly.
+const (
+	annFactor        = 2
+	annMinCandidates = 40
+)
 
 // vecCountCTE counts a user's embedded chunks up to exactSearchBelow.
 func vecCountCTE(user string) string {

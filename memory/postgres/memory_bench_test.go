@@ -1,0 +1,349 @@
+package postgres_test
+
+import (
+	"context"
+	"fmt"
+	"math"
+	"math/rand/v2"
+	"net/url"
+	"os"
+	"slices"
+	"strconv"
+	"strings"
+	"testing"
+	"time"
+
+	"github.com/hearthbot/hearth/engine"
+	"github.com/hearthbot/hearth/memory/postgres"
+)
+
+// Memory benchmarks on a synthetic corpus: chunks of about 100 words drawn
+// from a Zipf distribution over a 10,000-word vocabulary, with clustered
+// 384-dimension vectors (64 centres, as memory/vecindex's benchmark), in
+// documents of 100 chunks, all of one user. A corpus is built once per
+// size in its own schema (bench_mem_N) and kept on the test server, so
+// that later runs start at once; drop the schemas to rebuild.
+//
+//	go test -run '^$' -bench 'Memory' -benchtime 200x ./memory/postgres/
+
+const (
+	benchDims      = 384
+	benchPerDoc    = 100
+	benchWords     = 100
+	benchVocab     = 10_000
+	benchCentres   = 64
+	benchSpaceName = "bench-embed"
+)
+
+var benchSpace = engine.EmbeddingSpace{Model: benchSpaceName, Dimensions: benchDims}
+
+// benchCorpus generates chunk i's text and vector deterministically.
+type benchCorpus struct {
+	centres [][]float32
+}
+
+func newBenchCorpus() *benchCorpus {
+	r := rand.New(rand.NewPCG(1, 1))
+	c := &benchCorpus{centres: make([][]float32, benchCentres)}
+	for i := range c.centres {
+		c.centres[i] = make([]float32, benchDims)
+		for d := range benchDims {
+			c.centres[i][d] = float32(r.NormFloat64())
+		}
+	}
+	return c
+}
+
+func benchWord(rank uint64) string { return "w" + strconv.FormatUint(rank, 36) }
+
+// chunk returns chunk i: its text and vector.
+func (c *benchCorpus) chunk(i int) (string, []float32) {
+	r := rand.New(rand.NewPCG(uint64(i), 2))
+	z := rand.NewZipf(r, 1.1, 2, benchVocab-1)
+	words := make([]string, benchWords)
+	for j := range words {
+		words[j] = benchWord(z.Uint64())
+	}
+	centre := c.centres[r.IntN(len(c.centres))]
+	v := make([]float32, benchDims)
+	for d := range v {
+		v[d] = centre[d] + float32(r.NormFloat64())*0.8
+	}
+	return strings.Join(words, " "), v
+}
+
+// query returns query q: two or three mid-frequency words and a vector
+// near a random stored chunk of a corpus of n.
+func (c *benchCorpus) query(q, n int) (string, []float32) {
+	r := rand.New(rand.NewPCG(uint64(q), 3))
+	words := make([]string, 2+r.IntN(2))
+	for i := range words {
+		words[i] = benchWord(uint64(50 + r.IntN(950)))
+	}
+	_, src := c.chunk(r.IntN(n))
+	v := make([]float32, benchDims)
+	for d := range v {
+		v[d] = src[d] + float32(r.NormFloat64())*0.6
+	}
+	return strings.Join(words, " "), v
+}
+
+// corpusStore opens a store on the schema holding a corpus of n chunks,
+// building it first when missing, and reports the build's throughput.
+func corpusStore(b testing.TB, n int) (*postgres.Store, *benchCorpus) {
+	b.Helper()
+	ctx := context.Background()
+	base := baseURL(b)
+	schema := fmt.Sprintf("bench_mem_%d", n)
+	admin(b, base, `CREATE SCHEMA IF NOT EXISTS `+schema)
+	u, _ := url.Parse(base)
+	q := u.Query()
+	q.Set("search_path", schema+",public")
+	u.RawQuery = q.Encode()
+	s := openAt(b, u.String())
+	c := newBenchCorpus()
+	st, err := s.MemoryStats(ctx, "bench")
+	if err != nil {
+		b.Fatal(err)
+	}
+	if st.ChunksEmbedded == n {
+		return s, c
+	}
+	b.Logf("building a corpus of %d chunks in schema %s", n, schema)
+	admin(b, u.String(), `TRUNCATE users, documents, chunks CASCADE`)
+	if err := s.CreateUser(ctx, engine.User{ID: "bench", Name: "Bench", Role: engine.RoleOwner}); err != nil {
+		b.Fatal(err)
+	}
+	if _, err := s.SetEmbeddingSpace(ctx, benchSpace); err != nil {
+		b.Fatal(err)
+	}
+	el, err := writeCorpus(ctx, s, c, 0, n)
+	if err != nil {
+		b.Fatal(err)
+	}
+	b.Logf("indexed %d chunks with vectors in %v of store time: %.0f chunks/s", n, el.Round(time.Millisecond), float64(n)/el.Seconds())
+	admin(b, u.String(), `VACUUM ANALYZE chunks`)
+	admin(b, u.String(), `VACUUM ANALYZE documents`)
+	return s, c
+}
+
+// writeCorpus writes chunks [from, to) as documents of benchPerDoc chunks
+// and returns the time spent in the store (generating the corpus left out).
+func writeCorpus(ctx context.Context, s *postgres.Store, c *benchCorpus, from, to int) (time.Duration, error) {
+	var spent time.Duration
+	for first := from; first < to; first += benchPerDoc {
+		last := min(first+benchPerDoc, to)
+		path := fmt.Sprintf("corpus/%07d.md", first)
+		chunks := make([]engine.Chunk, 0, last-first)
+		off := 0
+		for i := first; i < last; i++ {
+			text, v := c.chunk(i)
+			chunks = append(chunks, engine.Chunk{Text: text, Start: off, End: off + len(text), Hash: strconv.Itoa(i), Embedding: v})
+			off += len(text) + 1
+		}
+		t0 := time.Now()
+		d, err := s.WriteDocument(ctx, engine.DocumentWrite{UserID: "bench", Path: path, Content: "corpus"})
+		if err != nil {
+			return spent, err
+		}
+		if err := s.ReplaceChunks(ctx, "bench", path, d.Version, chunks); err != nil {
+			return spent, err
+		}
+		spent += time.Since(t0)
+	}
+	return spent, nil
+}
+
+// latencies records per-call durations and reports percentiles.
+type latencies []time.Duration
+
+func (l latencies) report(b *testing.B) {
+	if len(l) == 0 {
+		return
+	}
+	slices.Sort(l)
+	at := func(p float64) float64 {
+		return float64(l[min(len(l)-1, int(math.Ceil(p*float64(len(l))))-1)].Microseconds()) / 1000
+	}
+	b.ReportMetric(at(0.50), "p50-ms")
+	b.ReportMetric(at(0.99), "p99-ms")
+}
+
+var benchSizes = []int{1_000, 10_000, 100_000}
+
+func benchSearch(b *testing.B, search func(ctx context.Context, s *postgres.Store, q string, v []float32) (int, error)) {
+	for _, n := range benchSizes {
+		b.Run(strconv.Itoa(n), func(b *testing.B) {
+			s, c := corpusStore(b, n)
+			ctx := context.Background()
+			// Warm the caches as a running server would be.
+			for i := range 20 {
+				q, v := c.query(i, n)
+				if _, err := search(ctx, s, q, v); err != nil {
+					b.Fatal(err)
+				}
+			}
+			lat := make(latencies, 0, b.N)
+			b.ResetTimer()
+			for i := 0; i < b.N; i++ {
+				q, v := c.query(1000+i, n)
+				t0 := time.Now()
+				hits, err := search(ctx, s, q, v)
+				lat = append(lat, time.Since(t0))
+				if err != nil || hits == 0 {
+					b.Fatalf("query %q: %d hits, %v", q, hits, err)
+				}
+			}
+			b.StopTimer()
+			lat.report(b)
+		})
+	}
+}
+
+// BenchmarkMemoryHybridSearch: full text and vectors fused in SQL (10 hits
+// of 40 candidates per method, k = 60: memory's defaults).
+func BenchmarkMemoryHybridSearch(b *testing.B) {
+	benchSearch(b, func(ctx context.Context, s *postgres.Store, q string, v []float32) (int, error) {
+		hits, err := s.HybridSearch(ctx, "bench", q, v, engine.HybridOptions{
+			SearchOptions: engine.SearchOptions{Limit: 10}, K: 60, Candidates: 40})
+		return len(hits), err
+	})
+}
+
+func BenchmarkMemoryFullTextSearch(b *testing.B) {
+	benchSearch(b, func(ctx context.Context, s *postgres.Store, q string, _ []float32) (int, error) {
+		hits, err := s.FullTextSearch(ctx, "bench", q, engine.SearchOptions{Limit: 40})
+		return len(hits), err
+	})
+}
+
+func BenchmarkMemoryVectorSearch(b *testing.B) {
+	benchSearch(b, func(ctx context.Context, s *postgres.Store, _ string, v []float32) (int, error) {
+		hits, err := s.VectorSearch(ctx, "bench", v, engine.SearchOptions{Limit: 40})
+		return len(hits), err
+	})
+}
+
+// BenchmarkMemoryIndexChunks measures indexing throughput excluding the
+// embedding call: WriteDocument and ReplaceChunks of documents of 100
+// chunks into the 100,000-chunk corpus, with their vectors (HNSW insert)
+// and without (full text only); the documents are deleted afterwards.
+func BenchmarkMemoryIndexChunks(b *testing.B) {
+	for _, withVectors := range []bool{true, false} {
+		name := "text"
+		if withVectors {
+			name = "vectors"
+		}
+		b.Run(name, func(b *testing.B) { benchIndex(b, withVectors) })
+	}
+}
+
+func benchIndex(b *testing.B, withVectors bool) {
+	s, c := corpusStore(b, 100_000)
+	ctx := context.Background()
+	b.Cleanup(func() {
+		docs, _ := s.ListDocuments(ctx, "bench", "extra/")
+		for _, d := range docs {
+			_ = s.DeleteDocument(ctx, "bench", d.Path)
+		}
+	})
+	docs := make([][]engine.Chunk, b.N)
+	for i := range docs {
+		docs[i] = make([]engine.Chunk, benchPerDoc)
+		for j := range docs[i] {
+			text, v := c.chunk(200_000 + i*benchPerDoc + j)
+			if !withVectors {
+				v = nil
+			}
+			docs[i][j] = engine.Chunk{Text: text, Hash: strconv.Itoa(j), End: len(text), Embedding: v}
+		}
+	}
+	b.ResetTimer()
+	start := time.Now()
+	for i, chunks := range docs {
+		path := fmt.Sprintf("extra/%07d.md", i)
+		d, err := s.WriteDocument(ctx, engine.DocumentWrite{UserID: "bench", Path: path, Content: "extra"})
+		if err != nil {
+			b.Fatal(err)
+		}
+		if err := s.ReplaceChunks(ctx, "bench", path, d.Version, chunks); err != nil {
+			b.Fatal(err)
+		}
+	}
+	b.ReportMetric(float64(b.N*benchPerDoc)/time.Since(start).Seconds(), "chunks/s")
+}
+
+// TestMemoryVectorRecall measures the HNSW index's recall@10 on the
+// 10,000-chunk corpus against the exact ranking (logged; it must stay
+// high for hybrid search to mean anything).
+func TestMemoryVectorRecall(t *testing.T) {
+	if testing.Short() {
+		t.Skip("builds a 10,000-chunk corpus")
+	}
+	n := 10_000
+	if v, err := strconv.Atoi(os.Getenv("HEARTH_BENCH_RECALL_CHUNKS")); err == nil && v > 0 {
+		n = v // e.g. 100000, to measure on the benchmarks' largest corpus
+	}
+	s, c := corpusStore(t, n)
+	ctx := t.Context()
+	vecs := make([][]float32, n)
+	for i := range vecs {
+		_, vecs[i] = c.chunk(i)
+	}
+	found, total := 0, 0
+	for q := range 30 {
+		_, v := c.query(q, n)
+		hits, err := s.VectorSearch(ctx, "bench", v, engine.SearchOptions{Limit: 10})
+		if err != nil {
+			t.Fatal(err)
+		}
+		want := exactTop10(vecs, v)
+		got := map[int]bool{}
+		for _, h := range hits {
+			i, _ := strconv.Atoi(h.Chunk.Hash)
+			got[i] = true
+		}
+		for _, i := range want {
+			total++
+			if got[i] {
+				found++
+			}
+		}
+	}
+	recall := float64(found) / float64(total)
+	t.Logf("HNSW recall@10 over %d vectors of %d dimensions: %.3f", n, benchDims, recall)
+	if recall < 0.9 {
+		t.Errorf("recall@10 = %.3f, want >= 0.9", recall)
+	}
+}
+
+func exactTop10(vecs [][]float32, q []float32) []int {
+	type sc struct {
+		i int
+		s float64
+	}
+	all := make([]sc, len(vecs))
+	for i, v := range vecs {
+		var d, nv, nq float64
+		for j := range v {
+			d += float64(v[j]) * float64(q[j])
+			nv += float64(v[j]) * float64(v[j])
+			nq += float64(q[j]) * float64(q[j])
+		}
+		all[i] = sc{i, d / math.Sqrt(nv*nq)}
+	}
+	slices.SortFunc(all, func(a, b sc) int {
+		switch {
+		case a.s > b.s:
+			return -1
+		case a.s < b.s:
+			return 1
+		}
+		return a.i - b.i
+	})
+	out := make([]int, 10)
+	for i := range out {
+		out[i] = all[i].i
+	}
+	return out
+}
