@@ -39,9 +39,10 @@ const EnvPrefix = "HEARTH_"
 const FlagKeyAnnotation = "hearth.config.key"
 
 // reservedEnv reports whether a HEARTH_ variable is read by another package
-// and is not a config key (HEARTH_HOME is: it sets the key home).
+// and is not a config key (HEARTH_HOME is: it sets the key home): the
+// master key, and HEARTH_TEST_* variables of the test setup.
 func reservedEnv(name string) bool {
-	return name == "HEARTH_MASTER_KEY"
+	return name == "HEARTH_MASTER_KEY" || strings.HasPrefix(name, "HEARTH_TEST_")
 }
 
 // RegisterFlags defines the common configuration flags on fs: --config,

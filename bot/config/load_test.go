@@ -150,6 +150,7 @@ func TestEnvNesting(t *testing.T) {
 		"HEARTH_AGENT__COMPACTION_THRESHOLD=0.5",
 		"HEARTH_CHANNELS__WEBHOOK__MAX_BODY_BYTES=2048",
 		"HEARTH_MASTER_KEY=not-a-config-key",
+		"HEARTH_TEST_POSTGRES_URL=postgres://x@127.0.0.1/t",
 		`HEARTH_LLM__FALLBACKS=[{"provider":"anthropic","api_key":"k","model":"claude"}]`,
 	}})
 	if len(warnings) != 0 {
