@@ -16,6 +16,7 @@ import (
 	"time"
 
 	"github.com/hearthbot/hearth/engine"
+	"github.com/hearthbot/hearth/engine/channelkit"
 )
 
 // maxRememberedCallbacks bounds the in-memory map of callback URLs by
@@ -101,7 +102,7 @@ func checkCallbackURL(raw string, hosts []string, allowLoopback bool) (*url.URL,
 		return nil, errors.New("URL must not carry credentials")
 	}
 	host := strings.ToLower(u.Hostname())
-	if allowLoopback && isLoopbackHost(host) {
+	if allowLoopback && channelkit.IsLoopbackHost(host) {
 		return u, nil
 	}
 	hostPort := strings.ToLower(u.Host)
@@ -148,8 +149,8 @@ func (w *Server) Send(ctx context.Context, msg engine.Outbound) (engine.SentMess
 		id = -w.sent.Add(1) // negative: not an outbox id
 	}
 	sent := engine.SentMessage{ID: strconv.FormatInt(id, 10)}
-	if w.waiters.deliver(msg) {
-		w.setHealth(func(h *engine.ChannelHealth) { h.LastOutbound = w.now() })
+	if wt, ok := w.waiters.Lookup(msg); ok && wt.add(msg) {
+		w.srv.Health().Outbound()
 		return sent, nil
 	}
 	cb, err := w.callbackFor(ctx, msg)
@@ -178,14 +179,14 @@ func (w *Server) Send(ctx context.Context, msg engine.Outbound) (engine.SentMess
 		ev.User, ev.ID = user, clientID
 	}
 	if err := w.postCallback(ctx, cb, ev); err != nil {
-		w.setHealth(func(h *engine.ChannelHealth) { h.LastError = err.Error() })
+		w.srv.Health().Error(err)
 		w.log.Warn("webhook: callback failed", "host", cb.Host, "delivery", ev.Delivery, "err", err)
 		return engine.SentMessage{}, err
 	}
 	if msg.Final && msg.To.ReplyTo != "" {
 		w.callbacks.remove(msg.To.ReplyTo) // the turn (or command) is over
 	}
-	w.setHealth(func(h *engine.ChannelHealth) { h.LastOutbound = w.now() })
+	w.srv.Health().Outbound()
 	return sent, nil
 }
 

@@ -7,7 +7,6 @@ import (
 	"errors"
 	"fmt"
 	"io"
-	"mime"
 	"net/http"
 	"strings"
 	"time"
@@ -15,6 +14,7 @@ import (
 	"unicode/utf8"
 
 	"github.com/hearthbot/hearth/engine"
+	"github.com/hearthbot/hearth/engine/channelkit"
 )
 
 // Field length limits of a message request, in bytes.
@@ -72,8 +72,8 @@ type errorResponse struct {
 }
 
 func (w *Server) handleMessage(rw http.ResponseWriter, r *http.Request) {
-	box := w.sink.Load()
-	if box == nil {
+	sink := w.srv.Sink()
+	if sink == nil {
 		writeError(rw, http.StatusServiceUnavailable, "channel not running")
 		return
 	}
@@ -82,7 +82,7 @@ func (w *Server) handleMessage(rw http.ResponseWriter, r *http.Request) {
 		writeAuthError(rw, err)
 		return
 	}
-	if err := checkContentType(r.Header.Get("Content-Type")); err != nil {
+	if err := channelkit.CheckJSONContentType(r.Header.Get("Content-Type")); err != nil {
 		writeError(rw, http.StatusUnsupportedMediaType, err.Error())
 		return
 	}
@@ -101,7 +101,7 @@ func (w *Server) handleMessage(rw http.ResponseWriter, r *http.Request) {
 			return
 		}
 	}
-	w.serveMessage(rw, r, box.Sink, req)
+	w.serveMessage(rw, r, sink, req)
 }
 
 // serveMessage hands a valid request to the engine and answers it.
@@ -130,8 +130,8 @@ func (w *Server) serveMessage(rw http.ResponseWriter, r *http.Request, sink engi
 		w.callbacks.put(in.MessageID, req.CallbackURL)
 	} else {
 		// Register before Accept: the answer may come before it returns.
-		wt = w.waiters.acquire(in.MessageID)
-		defer w.waiters.release(in.MessageID)
+		wt = w.waiters.Acquire(in.MessageID, newWaiter)
+		defer w.waiters.Release(in.MessageID)
 	}
 	receipt, err := sink.Accept(r.Context(), in)
 	if err != nil {
@@ -139,45 +139,45 @@ func (w *Server) serveMessage(rw http.ResponseWriter, r *http.Request, sink engi
 			w.callbacks.remove(in.MessageID)
 		}
 		w.log.Warn("webhook: message not accepted", "user", req.User, "id", req.ID, "err", err)
-		w.setHealth(func(h *engine.ChannelHealth) { h.LastError = err.Error() })
-		writeJSON(rw, http.StatusServiceUnavailable, errorResponse{Error: "message not accepted, retry with the same id", ID: req.ID})
+		w.srv.Health().Error(err)
+		channelkit.WriteJSON(rw, http.StatusServiceUnavailable, errorResponse{Error: "message not accepted, retry with the same id", ID: req.ID})
 		return
 	}
-	w.setHealth(func(h *engine.ChannelHealth) { h.LastInbound = w.now() })
-	w.waiters.bind(receipt.ID, in.MessageID)
+	w.srv.Health().Inbound()
+	w.waiters.Bind(receipt.ID, in.MessageID)
 	resp := MessageResponse{ID: req.ID, Status: string(receipt.Status)}
 
 	switch receipt.Status {
 	case engine.Denied:
 		w.callbacks.remove(in.MessageID) // nothing will be sent
-		writeJSON(rw, http.StatusForbidden, errorResponse{Error: "this sender may not use the assistant", ID: req.ID})
+		channelkit.WriteJSON(rw, http.StatusForbidden, errorResponse{Error: "this sender may not use the assistant", ID: req.ID})
 		return
 	case engine.Ignored:
 		w.callbacks.remove(in.MessageID)
-		writeJSON(rw, http.StatusAccepted, resp)
+		channelkit.WriteJSON(rw, http.StatusAccepted, resp)
 		return
 	case engine.Handled:
 		// A control command (/stop, /new): its answer is a notice.
 		if async {
-			writeJSON(rw, http.StatusOK, resp)
+			channelkit.WriteJSON(rw, http.StatusOK, resp)
 			return
 		}
 		w.await(rw, r, wt, resp, http.StatusOK)
 		return
 	case engine.Duplicate:
 		if res, ok := w.storedResult(r.Context(), receipt.ID); ok {
-			writeJSON(rw, http.StatusOK, fill(resp, res))
+			channelkit.WriteJSON(rw, http.StatusOK, fill(resp, res))
 			return
 		}
 		resp.Status = string(engine.Queued)
 	case engine.Queued, engine.PairingRequired:
 	default:
 		w.log.Warn("webhook: unknown receipt status", "status", receipt.Status)
-		writeJSON(rw, http.StatusAccepted, resp)
+		channelkit.WriteJSON(rw, http.StatusAccepted, resp)
 		return
 	}
 	if async {
-		writeJSON(rw, http.StatusAccepted, resp)
+		channelkit.WriteJSON(rw, http.StatusAccepted, resp)
 		return
 	}
 	w.await(rw, r, wt, resp, http.StatusAccepted)
@@ -192,11 +192,11 @@ func (w *Server) await(rw http.ResponseWriter, r *http.Request, wt *waiter, resp
 	defer timer.Stop()
 	select {
 	case <-wt.done:
-		writeJSON(rw, http.StatusOK, fill(resp, wt.result()))
+		channelkit.WriteJSON(rw, http.StatusOK, fill(resp, wt.result()))
 	case <-timer.C:
-		writeJSON(rw, pendingCode, resp)
+		channelkit.WriteJSON(rw, pendingCode, resp)
 	case <-w.stopping():
-		writeJSON(rw, pendingCode, resp)
+		channelkit.WriteJSON(rw, pendingCode, resp)
 	case <-r.Context().Done():
 	}
 }
@@ -245,18 +245,6 @@ func (w *Server) storedResult(ctx context.Context, inboundID int64) (result, boo
 		res.failed = res.failed || o.Error
 	}
 	return res, res.done()
-}
-
-// checkContentType accepts JSON or no declared type.
-func checkContentType(ct string) error {
-	if ct == "" {
-		return nil
-	}
-	mt, _, err := mime.ParseMediaType(ct)
-	if err != nil || mt != "application/json" {
-		return fmt.Errorf("Content-Type must be application/json, got %q", ct)
-	}
-	return nil
 }
 
 // decodeRequest parses and validates a body, naming what is wrong.
@@ -332,13 +320,6 @@ func validate(req MessageRequest) error {
 	return nil
 }
 
-func writeJSON(rw http.ResponseWriter, status int, v any) {
-	rw.Header().Set("Content-Type", "application/json")
-	rw.Header().Set("Cache-Control", "no-store")
-	rw.WriteHeader(status)
-	_ = json.NewEncoder(rw).Encode(v)
-}
-
 func writeError(rw http.ResponseWriter, status int, msg string) {
-	writeJSON(rw, status, errorResponse{Error: msg})
+	channelkit.WriteJSON(rw, status, errorResponse{Error: msg})
 }

@@ -8,11 +8,11 @@ import (
 	"net"
 	"net/http"
 	"strings"
-	"sync"
 	"sync/atomic"
 	"time"
 
 	"github.com/hearthbot/hearth/engine"
+	"github.com/hearthbot/hearth/engine/channelkit"
 )
 
 // Defaults of Options.
@@ -25,7 +25,7 @@ const (
 	DefaultCallbackAttempts = 5
 	DefaultCallbackBackoff  = time.Second
 	DefaultCallbackTimeout  = 10 * time.Second
-	DefaultShutdownTimeout  = 5 * time.Second
+	DefaultShutdownTimeout  = channelkit.DefaultShutdownTimeout
 	// MinCredentialLen is the shortest token or secret accepted.
 	MinCredentialLen = 16
 	// maxCallbackBackoff caps the delay between callback attempts.
@@ -101,22 +101,11 @@ type Server struct {
 	secret    []byte
 	client    *http.Client
 	mux       *http.ServeMux
-	waiters   *registry
+	srv       *channelkit.HTTPServer // listening, serving, sink, health
+	waiters   *channelkit.Waiters[*waiter]
 	callbacks *callbackMemory
-
-	sink    atomic.Pointer[sinkBox]
-	stop    atomic.Pointer[chan struct{}] // closed when Run begins to stop
-	running atomic.Bool
-	sent    atomic.Int64
-
-	mu sync.Mutex // guards ln
-	ln net.Listener
-
-	healthMu sync.Mutex
-	health   engine.ChannelHealth
+	sent      atomic.Int64
 }
-
-type sinkBox struct{ engine.Sink }
 
 // Compile-time checks of the abilities the webhook offers.
 var (
@@ -141,7 +130,7 @@ func New(opts Options) (*Server, error) {
 		now:       opts.Now,
 		client:    opts.HTTPClient,
 		mux:       http.NewServeMux(),
-		waiters:   newRegistry(),
+		waiters:   channelkit.NewWaiters[*waiter](),
 		callbacks: newCallbackMemory(maxRememberedCallbacks),
 	}
 	if opts.Token != "" {
@@ -161,7 +150,10 @@ func New(opts Options) (*Server, error) {
 			return http.ErrUseLastResponse // a redirect could leave the allowlist
 		}}
 	}
-	w.health.State = "stopped"
+	w.srv = channelkit.NewHTTPServer(channelkit.HTTPOptions{
+		Name: "webhook", Listen: opts.Listen, Handler: w.mux,
+		ShutdownTimeout: opts.ShutdownTimeout, Logger: w.log, Now: w.now,
+	})
 	w.mux.HandleFunc("POST /v1/messages", w.handleMessage)
 	w.mux.HandleFunc("GET /healthz", w.handleHealthz)
 	w.mux.HandleFunc("GET /readyz", w.handleReadyz)
@@ -175,7 +167,7 @@ func checkOptions(o *Options) error {
 		return fmt.Errorf("webhook: listen address %q: %w", o.Listen, err)
 	}
 	if o.Token == "" && o.Secret == "" {
-		if !isLoopbackHost(host) {
+		if !channelkit.IsLoopbackHost(host) {
 			return fmt.Errorf("webhook: refusing to listen on non-loopback address %q without a token or secret", o.Listen)
 		}
 		return errors.New("webhook: no token or secret configured; set one (at least 16 characters) to authenticate requests")
@@ -232,16 +224,6 @@ func checkOptions(o *Options) error {
 	return nil
 }
 
-// isLoopbackHost reports whether host (no port) names only this machine.
-// The empty host (":8787") means every interface and is not loopback.
-func isLoopbackHost(host string) bool {
-	if strings.EqualFold(host, "localhost") {
-		return true
-	}
-	ip := net.ParseIP(strings.Trim(host, "[]"))
-	return ip != nil && ip.IsLoopback()
-}
-
 // Name implements engine.Channel.
 func (w *Server) Name() string { return w.opts.Name }
 
@@ -252,17 +234,7 @@ func (w *Server) Capabilities() engine.Capabilities {
 }
 
 // Health implements engine.HealthReporter.
-func (w *Server) Health() engine.ChannelHealth {
-	w.healthMu.Lock()
-	defer w.healthMu.Unlock()
-	return w.health
-}
-
-func (w *Server) setHealth(f func(h *engine.ChannelHealth)) {
-	w.healthMu.Lock()
-	defer w.healthMu.Unlock()
-	f(&w.health)
-}
+func (w *Server) Health() engine.ChannelHealth { return w.srv.Health().Snapshot() }
 
 // Handler returns the channel's routes (POST /v1/messages, GET /healthz,
 // GET /readyz) as served by Run; Handle adds more.
@@ -274,116 +246,32 @@ func (w *Server) Handle(pattern string, h http.Handler) { w.mux.Handle(pattern, 
 
 // Listen binds the configured address if it is not bound yet, so a caller
 // can learn the address (Addr) or fail early before Run.
-func (w *Server) Listen() error {
-	w.mu.Lock()
-	defer w.mu.Unlock()
-	if w.ln != nil {
-		return nil
-	}
-	ln, err := net.Listen("tcp", w.opts.Listen)
-	if err != nil {
-		return fmt.Errorf("webhook: listen on %s: %w", w.opts.Listen, err)
-	}
-	w.ln = ln
-	return nil
-}
+func (w *Server) Listen() error { return w.srv.Listen() }
 
 // Addr is the bound address ("" before Listen), e.g. for port 0 in tests.
-func (w *Server) Addr() string {
-	w.mu.Lock()
-	defer w.mu.Unlock()
-	if w.ln == nil {
-		return ""
-	}
-	return w.ln.Addr().String()
-}
+func (w *Server) Addr() string { return w.srv.Addr() }
 
 // Run implements engine.Channel: it listens (unless Listen did) and serves
 // until ctx is cancelled, then stops accepting, answers waiting requests
 // with 202 (their messages are stored and will be answered) and drains
 // in-flight requests for at most ShutdownTimeout.
-func (w *Server) Run(ctx context.Context, sink engine.Sink) error {
-	if sink == nil {
-		return errors.New("webhook: Run needs a sink")
-	}
-	if !w.running.CompareAndSwap(false, true) {
-		return errors.New("webhook: already running")
-	}
-	defer w.running.Store(false)
-	if err := w.Listen(); err != nil {
-		w.setHealth(func(h *engine.ChannelHealth) { h.State = "failed"; h.LastError = err.Error() })
-		return err
-	}
-	w.mu.Lock()
-	ln := w.ln
-	w.mu.Unlock()
-
-	stop := make(chan struct{})
-	w.stop.Store(&stop)
-	w.sink.Store(&sinkBox{sink})
-	defer w.sink.Store(nil)
-	srv := &http.Server{
-		Handler:           w.mux,
-		ReadHeaderTimeout: 10 * time.Second,
-		ReadTimeout:       30 * time.Second,
-		IdleTimeout:       2 * time.Minute,
-		MaxHeaderBytes:    64 << 10,
-		ErrorLog:          slog.NewLogLogger(w.log.Handler(), slog.LevelWarn),
-	}
-	served := make(chan error, 1)
-	go func() { served <- srv.Serve(ln) }()
-	w.setHealth(func(h *engine.ChannelHealth) { h.State = "connected"; h.LastError = "" })
-	w.log.Info("webhook: listening", "addr", ln.Addr().String())
-
-	var runErr error
-	select {
-	case <-ctx.Done():
-	case err := <-served:
-		runErr = fmt.Errorf("webhook: serve: %w", err)
-	}
-	close(stop)
-	if runErr == nil {
-		sctx, cancel := context.WithTimeout(context.WithoutCancel(ctx), w.opts.ShutdownTimeout)
-		if err := srv.Shutdown(sctx); err != nil {
-			w.log.Warn("webhook: graceful shutdown incomplete", "err", err)
-			srv.Close()
-		}
-		cancel()
-		<-served
-	}
-	w.mu.Lock()
-	w.ln = nil
-	w.mu.Unlock()
-	w.setHealth(func(h *engine.ChannelHealth) {
-		if runErr != nil {
-			h.State, h.LastError = "failed", runErr.Error()
-		} else {
-			h.State = "stopped"
-		}
-	})
-	return runErr
-}
+func (w *Server) Run(ctx context.Context, sink engine.Sink) error { return w.srv.Run(ctx, sink) }
 
 // stopping is closed once Run begins to stop (nil before Run).
-func (w *Server) stopping() <-chan struct{} {
-	if p := w.stop.Load(); p != nil {
-		return *p
-	}
-	return nil
-}
+func (w *Server) stopping() <-chan struct{} { return w.srv.Stopping() }
 
 func (w *Server) handleHealthz(rw http.ResponseWriter, _ *http.Request) {
-	writeJSON(rw, http.StatusOK, map[string]string{"status": "ok"})
+	channelkit.WriteJSON(rw, http.StatusOK, map[string]string{"status": "ok"})
 }
 
 func (w *Server) handleReadyz(rw http.ResponseWriter, r *http.Request) {
-	if w.sink.Load() == nil {
-		writeJSON(rw, http.StatusServiceUnavailable, map[string]string{"status": "not ready", "reason": "channel not running"})
+	if w.srv.Sink() == nil {
+		channelkit.WriteJSON(rw, http.StatusServiceUnavailable, map[string]string{"status": "not ready", "reason": "channel not running"})
 		return
 	}
 	select {
 	case <-w.stopping():
-		writeJSON(rw, http.StatusServiceUnavailable, map[string]string{"status": "not ready", "reason": "shutting down"})
+		channelkit.WriteJSON(rw, http.StatusServiceUnavailable, map[string]string{"status": "not ready", "reason": "shutting down"})
 		return
 	default:
 	}
@@ -391,9 +279,9 @@ func (w *Server) handleReadyz(rw http.ResponseWriter, r *http.Request) {
 		ctx, cancel := context.WithTimeout(r.Context(), 5*time.Second)
 		defer cancel()
 		if err := w.opts.Ready(ctx); err != nil {
-			writeJSON(rw, http.StatusServiceUnavailable, map[string]string{"status": "not ready", "reason": err.Error()})
+			channelkit.WriteJSON(rw, http.StatusServiceUnavailable, map[string]string{"status": "not ready", "reason": err.Error()})
 			return
 		}
 	}
-	writeJSON(rw, http.StatusOK, map[string]string{"status": "ready"})
+	channelkit.WriteJSON(rw, http.StatusOK, map[string]string{"status": "ready"})
 }

@@ -215,7 +215,7 @@ func TestConcurrentRequestsGetTheirOwnReplies(t *testing.T) {
 	for err := range errs {
 		t.Error(err)
 	}
-	if m, b := h.w.waiters.size(); m != 0 || b != 0 {
+	if m, b := h.w.waiters.Len(); m != 0 || b != 0 {
 		t.Fatalf("registry keeps %d message and %d inbound entries after all requests", m, b)
 	}
 }
@@ -233,7 +233,7 @@ func TestClientDisconnectDoesNotLeak(t *testing.T) {
 		errc <- err
 	}()
 	<-sink.accepted
-	if m, _ := h.w.waiters.size(); m != 1 {
+	if m, _ := h.w.waiters.Len(); m != 1 {
 		t.Fatalf("registry has %d entries while the request waits, want 1", m)
 	}
 	cancel()
@@ -241,7 +241,7 @@ func TestClientDisconnectDoesNotLeak(t *testing.T) {
 		t.Fatalf("client error = %v", err)
 	}
 	eventually(t, "the registry to empty after the client left", func() bool {
-		m, b := h.w.waiters.size()
+		m, b := h.w.waiters.Len()
 		return m == 0 && b == 0
 	})
 }
