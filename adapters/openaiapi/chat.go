@@ -9,6 +9,7 @@ import (
 	"time"
 
 	"github.com/hearthbot/hearth/engine"
+	"github.com/hearthbot/hearth/engine/channelkit"
 )
 
 // Meta keys of the inbound messages the API makes.
@@ -19,8 +20,8 @@ const metaToken = "api_token"
 const finishStop = "stop"
 
 func (s *Server) handleChat(rw http.ResponseWriter, r *http.Request) {
-	box := s.sink.Load()
-	if box == nil {
+	sink := s.srv.Sink()
+	if sink == nil {
 		writeFault(rw, newFault(http.StatusServiceUnavailable, typeServer, "", codeUnavailable, "the API channel is not running"))
 		return
 	}
@@ -67,7 +68,7 @@ func (s *Server) handleChat(rw http.ResponseWriter, r *http.Request) {
 		writeFault(rw, newFault(http.StatusServiceUnavailable, typeServer, "", codeUnavailable, "the store is unavailable; try again"))
 		return
 	}
-	s.serveChat(rw, r, box.Sink, tok, conv, req)
+	s.serveChat(rw, r, sink, tok, conv, req)
 }
 
 // conversation names the session: the header, else the "user" field,
@@ -95,8 +96,8 @@ func (s *Server) serveChat(rw http.ResponseWriter, r *http.Request, sink engine.
 		ReceivedAt:   s.now(),
 	}
 	// Register before Accept: the answer may come before it returns.
-	w := s.waiters.acquire(in.MessageID, req.stream)
-	defer s.waiters.release(in.MessageID)
+	w := s.waiters.Acquire(in.MessageID, func() *waiter { return newWaiter(req.stream) })
+	defer s.waiters.Release(in.MessageID)
 	receipt, err := sink.Accept(r.Context(), in)
 	if err != nil {
 		if errors.Is(err, engine.ErrInvalidInbound) {
@@ -104,11 +105,11 @@ func (s *Server) serveChat(rw http.ResponseWriter, r *http.Request, sink engine.
 			return
 		}
 		s.log.Warn("openaiapi: message not accepted", "user", tok.UserID, "err", err)
-		s.setHealth(func(h *engine.ChannelHealth) { h.LastError = err.Error() })
+		s.srv.Health().Error(err)
 		writeFault(rw, newFault(http.StatusServiceUnavailable, typeServer, "", codeUnavailable, "the message was not accepted; try again"))
 		return
 	}
-	s.setHealth(func(h *engine.ChannelHealth) { h.LastInbound = s.now() })
+	s.srv.Health().Inbound()
 	switch receipt.Status {
 	case engine.Queued, engine.Handled, engine.Duplicate:
 	case engine.Denied, engine.PairingRequired:
@@ -148,7 +149,7 @@ func (s *Server) awaitAnswer(rw http.ResponseWriter, r *http.Request, w *waiter,
 		writeFault(rw, newFault(http.StatusInternalServerError, typeServer, "", codeTurnFailed, out.Text))
 		return
 	}
-	writeJSON(rw, http.StatusOK, completion{
+	channelkit.WriteJSON(rw, http.StatusOK, completion{
 		ID: id, Object: "chat.completion", Created: s.now().Unix(), Model: s.opts.Model,
 		Choices: []choice{{Message: responseMessage{Role: "assistant", Content: out.Text}, FinishReason: finishStop}},
 		Usage:   estimateUsage(req.text, out.Text),

@@ -51,8 +51,8 @@ func TestCompletionThroughTheSDK(t *testing.T) {
 	if in.Text != "what is the time?" || in.Sender.ID != "u1" || in.Channel != "api" || in.Conversation != "api" || !in.Direct || in.MessageID == "" {
 		t.Fatalf("inbound %+v", in)
 	}
-	if h.s.waiters.size() != 0 {
-		t.Fatalf("%d waiters left", h.s.waiters.size())
+	if waiting(h.s) != 0 {
+		t.Fatalf("%d waiters left", waiting(h.s))
 	}
 }
 
@@ -261,7 +261,7 @@ func TestReplyTimeout(t *testing.T) {
 	if err == nil || !strings.Contains(err.Error(), "no answer within") {
 		t.Fatalf("stream timeout: %v", err)
 	}
-	eventually(t, "waiters released", func() bool { return h.s.waiters.size() == 0 })
+	eventually(t, "waiters released", func() bool { return waiting(h.s) == 0 })
 }
 
 func TestKeepAliveWhileSilent(t *testing.T) {
@@ -330,13 +330,13 @@ func TestClientDisconnectReleasesWaiters(t *testing.T) {
 			}()
 			in := <-inbound
 			if !stream {
-				eventually(t, "the request to wait", func() bool { return h.s.waiters.size() == 1 })
+				eventually(t, "the request to wait", func() bool { return waiting(h.s) == 1 })
 				cancel()
 			}
 			if err := <-done; err == nil {
 				t.Fatal("the cancelled request succeeded")
 			}
-			eventually(t, "the waiter to be released", func() bool { return h.s.waiters.size() == 0 })
+			eventually(t, "the waiter to be released", func() bool { return waiting(h.s) == 0 })
 			// The answer that comes later is not an error: it is in the history.
 			if _, err := h.s.Send(context.Background(), engine.Outbound{Kind: engine.KindReply, To: in.ReplyAddress(), Text: "late", Final: true}); err != nil {
 				t.Fatalf("late answer: %v", err)
@@ -385,7 +385,7 @@ func TestAcceptFailures(t *testing.T) {
 			if e := sdkError(t, err); e.StatusCode != tc.status {
 				t.Fatalf("status %d, want %d (%s)", e.StatusCode, tc.status, e.Message)
 			}
-			if h.s.waiters.size() != 0 {
+			if waiting(h.s) != 0 {
 				t.Fatal("waiter left behind")
 			}
 		})
@@ -414,7 +414,7 @@ func TestShutdownAnswersWaitingRequests(t *testing.T) {
 		res <- err
 	}()
 	<-sink.accepted
-	eventually(t, "the request to wait", func() bool { return s.waiters.size() == 1 })
+	eventually(t, "the request to wait", func() bool { return waiting(s) == 1 })
 	cancel()
 	if e := sdkError(t, <-res); e.StatusCode != http.StatusServiceUnavailable {
 		t.Fatalf("status %d", e.StatusCode)

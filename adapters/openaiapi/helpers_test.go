@@ -317,3 +317,9 @@ func mustContain(t testing.TB, got, want string) {
 		t.Fatalf("%q does not contain %q", got, want)
 	}
 }
+
+// waiting is the number of requests registered for an answer.
+func waiting(s *Server) int {
+	n, _ := s.waiters.Len()
+	return n
+}

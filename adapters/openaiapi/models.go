@@ -3,6 +3,8 @@ package openaiapi
 import (
 	"fmt"
 	"net/http"
+
+	"github.com/hearthbot/hearth/engine/channelkit"
 )
 
 // handleModels answers GET /v1/models: the one configured model.
@@ -11,7 +13,7 @@ func (s *Server) handleModels(rw http.ResponseWriter, r *http.Request) {
 		writeFault(rw, f)
 		return
 	}
-	writeJSON(rw, http.StatusOK, modelList{Object: "list", Data: []model{s.model()}})
+	channelkit.WriteJSON(rw, http.StatusOK, modelList{Object: "list", Data: []model{s.model()}})
 }
 
 // handleModel answers GET /v1/models/{model}.
@@ -25,7 +27,7 @@ func (s *Server) handleModel(rw http.ResponseWriter, r *http.Request) {
 			fmt.Sprintf("the model %q does not exist; this server offers %q", name, s.opts.Model)))
 		return
 	}
-	writeJSON(rw, http.StatusOK, s.model())
+	channelkit.WriteJSON(rw, http.StatusOK, s.model())
 }
 
 func (s *Server) model() model {

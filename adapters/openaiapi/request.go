@@ -6,10 +6,11 @@ import (
 	"errors"
 	"fmt"
 	"io"
-	"mime"
 	"strings"
 	"unicode"
 	"unicode/utf8"
+
+	"github.com/hearthbot/hearth/engine/channelkit"
 )
 
 // maxConversationLen bounds a conversation name, in bytes.
@@ -58,12 +59,8 @@ type parsedRequest struct {
 
 // checkContentType accepts JSON or no declared type.
 func checkContentType(ct string) *fault {
-	if ct == "" {
-		return nil
-	}
-	mt, _, err := mime.ParseMediaType(ct)
-	if err != nil || mt != "application/json" {
-		return badRequest("", fmt.Sprintf("Content-Type must be application/json, got %q", ct))
+	if err := channelkit.CheckJSONContentType(ct); err != nil {
+		return badRequest("", err.Error())
 	}
 	return nil
 }

@@ -9,11 +9,11 @@ import (
 	"net/http"
 	"strings"
 	"sync"
-	"sync/atomic"
 	"time"
 	"unicode"
 
 	"github.com/hearthbot/hearth/engine"
+	"github.com/hearthbot/hearth/engine/channelkit"
 )
 
 // Defaults of Options.
@@ -25,7 +25,7 @@ const (
 	DefaultMaxBodyBytes    = 1 << 20
 	DefaultReplyTimeout    = 5 * time.Minute
 	DefaultKeepAlive       = 15 * time.Second
-	DefaultShutdownTimeout = 5 * time.Second
+	DefaultShutdownTimeout = channelkit.DefaultShutdownTimeout
 	// HeaderConversation names the conversation (session) of a request;
 	// it wins over the request's "user" field.
 	HeaderConversation = "X-Hearth-Conversation"
@@ -92,23 +92,12 @@ type Server struct {
 	log     *slog.Logger
 	now     func() time.Time
 	mux     *http.ServeMux
-	waiters *registry
+	srv     *channelkit.HTTPServer // listening, serving, sink, health
+	waiters *channelkit.Waiters[*waiter]
 	created int64 // unix time reported for the model
 
 	linked sync.Map // user id -> struct{}: identity known to be linked
-
-	sink    atomic.Pointer[sinkBox]
-	stop    atomic.Pointer[chan struct{}] // closed when Run begins to stop
-	running atomic.Bool
-
-	mu sync.Mutex // guards ln
-	ln net.Listener
-
-	healthMu sync.Mutex
-	health   engine.ChannelHealth
 }
-
-type sinkBox struct{ engine.Sink }
 
 // Compile-time checks of the abilities the API offers.
 var (
@@ -126,7 +115,7 @@ func New(opts Options) (*Server, error) {
 		log:     opts.Logger,
 		now:     opts.Now,
 		mux:     http.NewServeMux(),
-		waiters: newRegistry(),
+		waiters: channelkit.NewWaiters[*waiter](),
 	}
 	if s.log == nil {
 		s.log = slog.New(slog.DiscardHandler)
@@ -135,7 +124,10 @@ func New(opts Options) (*Server, error) {
 		s.now = time.Now
 	}
 	s.created = s.now().Unix()
-	s.health.State = "stopped"
+	s.srv = channelkit.NewHTTPServer(channelkit.HTTPOptions{
+		Name: "openaiapi", Listen: opts.Listen, Handler: s.mux,
+		ShutdownTimeout: opts.ShutdownTimeout, Logger: s.log, Now: s.now,
+	})
 	s.mux.HandleFunc("POST /v1/chat/completions", s.handleChat)
 	s.mux.HandleFunc("GET /v1/models", s.handleModels)
 	s.mux.HandleFunc("GET /v1/models/{model...}", s.handleModel)
@@ -163,7 +155,7 @@ func checkOptions(o *Options) error {
 	if err != nil {
 		return fmt.Errorf("openaiapi: listen address %q: %w", o.Listen, err)
 	}
-	if !isLoopbackHost(host) && !o.AllowNonLoopback {
+	if !channelkit.IsLoopbackHost(host) && !o.AllowNonLoopback {
 		return fmt.Errorf("openaiapi: refusing to listen on non-loopback address %q; allow it explicitly (allow_non_loopback) if the API must be reachable from other machines", o.Listen)
 	}
 	if o.Tokens == nil {
@@ -201,16 +193,6 @@ func checkOptions(o *Options) error {
 	return nil
 }
 
-// isLoopbackHost reports whether host (no port) names only this machine.
-// The empty host (":8790") means every interface and is not loopback.
-func isLoopbackHost(host string) bool {
-	if strings.EqualFold(host, "localhost") {
-		return true
-	}
-	ip := net.ParseIP(strings.Trim(host, "[]"))
-	return ip != nil && ip.IsLoopback()
-}
-
 func methodNotAllowed(allow string) http.HandlerFunc {
 	return func(rw http.ResponseWriter, r *http.Request) {
 		rw.Header().Set("Allow", allow)
@@ -229,46 +211,17 @@ func (s *Server) Capabilities() engine.Capabilities {
 }
 
 // Health implements engine.HealthReporter.
-func (s *Server) Health() engine.ChannelHealth {
-	s.healthMu.Lock()
-	defer s.healthMu.Unlock()
-	return s.health
-}
-
-func (s *Server) setHealth(f func(h *engine.ChannelHealth)) {
-	s.healthMu.Lock()
-	defer s.healthMu.Unlock()
-	f(&s.health)
-}
+func (s *Server) Health() engine.ChannelHealth { return s.srv.Health().Snapshot() }
 
 // Handler returns the routes Run serves (tests, embedding).
 func (s *Server) Handler() http.Handler { return s.mux }
 
 // Listen binds the configured address if it is not bound yet, so a caller
 // can learn the address (Addr) or fail early before Run.
-func (s *Server) Listen() error {
-	s.mu.Lock()
-	defer s.mu.Unlock()
-	if s.ln != nil {
-		return nil
-	}
-	ln, err := net.Listen("tcp", s.opts.Listen)
-	if err != nil {
-		return fmt.Errorf("openaiapi: listen on %s: %w", s.opts.Listen, err)
-	}
-	s.ln = ln
-	return nil
-}
+func (s *Server) Listen() error { return s.srv.Listen() }
 
 // Addr is the bound address ("" before Listen), e.g. for port 0 in tests.
-func (s *Server) Addr() string {
-	s.mu.Lock()
-	defer s.mu.Unlock()
-	if s.ln == nil {
-		return ""
-	}
-	return s.ln.Addr().String()
-}
+func (s *Server) Addr() string { return s.srv.Addr() }
 
 // Run implements engine.Channel: it listens (unless Listen did) and serves
 // until ctx is cancelled, then stops accepting, answers waiting requests
@@ -276,74 +229,11 @@ func (s *Server) Addr() string {
 // session's history) and drains in-flight requests for at most
 // ShutdownTimeout.
 func (s *Server) Run(ctx context.Context, sink engine.Sink) error {
-	if sink == nil {
-		return errors.New("openaiapi: Run needs a sink")
-	}
-	if !s.running.CompareAndSwap(false, true) {
-		return errors.New("openaiapi: already running")
-	}
-	defer s.running.Store(false)
-	if err := s.Listen(); err != nil {
-		s.setHealth(func(h *engine.ChannelHealth) { h.State = "failed"; h.LastError = err.Error() })
-		return err
-	}
-	s.mu.Lock()
-	ln := s.ln
-	s.mu.Unlock()
-
-	stop := make(chan struct{})
-	s.stop.Store(&stop)
-	s.sink.Store(&sinkBox{sink})
-	defer s.sink.Store(nil)
-	srv := &http.Server{
-		Handler:           s.mux,
-		ReadHeaderTimeout: 10 * time.Second,
-		ReadTimeout:       30 * time.Second,
-		IdleTimeout:       2 * time.Minute,
-		MaxHeaderBytes:    64 << 10,
-		ErrorLog:          slog.NewLogLogger(s.log.Handler(), slog.LevelWarn),
-	}
-	served := make(chan error, 1)
-	go func() { served <- srv.Serve(ln) }()
-	s.setHealth(func(h *engine.ChannelHealth) { h.State = "connected"; h.LastError = "" })
-	s.log.Info("openaiapi: listening", "addr", ln.Addr().String(), "model", s.opts.Model)
-
-	var runErr error
-	select {
-	case <-ctx.Done():
-	case err := <-served:
-		runErr = fmt.Errorf("openaiapi: serve: %w", err)
-	}
-	close(stop)
-	if runErr == nil {
-		sctx, cancel := context.WithTimeout(context.WithoutCancel(ctx), s.opts.ShutdownTimeout)
-		if err := srv.Shutdown(sctx); err != nil {
-			s.log.Warn("openaiapi: graceful shutdown incomplete", "err", err)
-			srv.Close()
-		}
-		cancel()
-		<-served
-	}
-	s.mu.Lock()
-	s.ln = nil
-	s.mu.Unlock()
-	s.setHealth(func(h *engine.ChannelHealth) {
-		if runErr != nil {
-			h.State, h.LastError = "failed", runErr.Error()
-		} else {
-			h.State = "stopped"
-		}
-	})
-	return runErr
+	return s.srv.Run(ctx, sink, "model", s.opts.Model)
 }
 
 // stopping is closed once Run begins to stop (nil before Run).
-func (s *Server) stopping() <-chan struct{} {
-	if p := s.stop.Load(); p != nil {
-		return *p
-	}
-	return nil
-}
+func (s *Server) stopping() <-chan struct{} { return s.srv.Stopping() }
 
 // Send implements engine.Channel. A reply or notice that answers a
 // request in flight completes it. The answer to a request whose client
@@ -363,8 +253,8 @@ func (s *Server) Send(_ context.Context, msg engine.Outbound) (engine.SentMessag
 		return engine.SentMessage{}, ErrNoRoute
 	}
 	sent := engine.SentMessage{ID: msg.To.ReplyTo}
-	if w := s.waiters.lookup(msg.To.ReplyTo); w != nil && w.add(msg) {
-		s.setHealth(func(h *engine.ChannelHealth) { h.LastOutbound = s.now() })
+	if w, ok := s.waiters.Lookup(msg); ok && w.add(msg) {
+		s.srv.Health().Outbound()
 		return sent, nil
 	}
 	s.log.Debug("openaiapi: answer to a request no longer waiting; it stays in the session's history",
@@ -383,7 +273,7 @@ func (s *Server) Stream(_ context.Context, msg engine.Outbound) error {
 }
 
 func (s *Server) deliverDelta(msg engine.Outbound) {
-	if w := s.waiters.lookup(msg.To.ReplyTo); w != nil {
+	if w, ok := s.waiters.Lookup(msg); ok {
 		w.delta(msg)
 	}
 }

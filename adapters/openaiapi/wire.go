@@ -3,6 +3,8 @@ package openaiapi
 import (
 	"encoding/json"
 	"net/http"
+
+	"github.com/hearthbot/hearth/engine/channelkit"
 )
 
 // The OpenAI wire format: what the official SDKs decode.
@@ -124,16 +126,9 @@ func newFault(status int, typ, param, code, msg string) *fault {
 	return f
 }
 
-func writeJSON(rw http.ResponseWriter, status int, v any) {
-	rw.Header().Set("Content-Type", "application/json")
-	rw.Header().Set("Cache-Control", "no-store")
-	rw.WriteHeader(status)
-	_ = json.NewEncoder(rw).Encode(v)
-}
-
 func writeFault(rw http.ResponseWriter, f *fault) {
 	if f.status == http.StatusUnauthorized {
 		rw.Header().Set("WWW-Authenticate", `Bearer realm="hearth"`)
 	}
-	writeJSON(rw, f.status, errorBody{Error: f.err})
+	channelkit.WriteJSON(rw, f.status, errorBody{Error: f.err})
 }
