@@ -167,28 +167,15 @@ func checkOptions(o *Options) error {
 	if strings.TrimSpace(o.Model) != o.Model || strings.IndexFunc(o.Model, unicode.IsControl) >= 0 || len(o.Model) > 256 {
 		return fmt.Errorf("openaiapi: model name %q: want a short name without spaces around it or control characters", o.Model)
 	}
-	durations := []struct {
-		name string
-		v    *time.Duration
-		def  time.Duration
-	}{
-		{"reply timeout", &o.ReplyTimeout, DefaultReplyTimeout},
-		{"keep-alive interval", &o.KeepAlive, DefaultKeepAlive},
-		{"shutdown timeout", &o.ShutdownTimeout, DefaultShutdownTimeout},
+	if err := channelkit.FillDurations(
+		channelkit.DurationOption{Name: "reply timeout", Value: &o.ReplyTimeout, Default: DefaultReplyTimeout},
+		channelkit.DurationOption{Name: "keep-alive interval", Value: &o.KeepAlive, Default: DefaultKeepAlive},
+		channelkit.DurationOption{Name: "shutdown timeout", Value: &o.ShutdownTimeout, Default: DefaultShutdownTimeout},
+	); err != nil {
+		return fmt.Errorf("openaiapi: %w", err)
 	}
-	for _, d := range durations {
-		if *d.v < 0 {
-			return fmt.Errorf("openaiapi: %s must not be negative, got %v", d.name, *d.v)
-		}
-		if *d.v == 0 {
-			*d.v = d.def
-		}
-	}
-	switch {
-	case o.MaxBodyBytes < 0:
-		return fmt.Errorf("openaiapi: max body bytes must not be negative, got %d", o.MaxBodyBytes)
-	case o.MaxBodyBytes == 0:
-		o.MaxBodyBytes = DefaultMaxBodyBytes
+	if err := channelkit.FillDefault("max body bytes", &o.MaxBodyBytes, DefaultMaxBodyBytes); err != nil {
+		return fmt.Errorf("openaiapi: %w", err)
 	}
 	return nil
 }

@@ -177,36 +177,20 @@ func checkOptions(o *Options) error {
 			return fmt.Errorf("webhook: %s must be at least %d characters, got %d", c.name, MinCredentialLen, len(c.v))
 		}
 	}
-	durations := []struct {
-		name string
-		v    *time.Duration
-		def  time.Duration
-	}{
-		{"reply timeout", &o.ReplyTimeout, DefaultReplyTimeout},
-		{"max skew", &o.MaxSkew, DefaultMaxSkew},
-		{"callback backoff", &o.CallbackBackoff, DefaultCallbackBackoff},
-		{"callback timeout", &o.CallbackTimeout, DefaultCallbackTimeout},
-		{"shutdown timeout", &o.ShutdownTimeout, DefaultShutdownTimeout},
+	if err := channelkit.FillDurations(
+		channelkit.DurationOption{Name: "reply timeout", Value: &o.ReplyTimeout, Default: DefaultReplyTimeout},
+		channelkit.DurationOption{Name: "max skew", Value: &o.MaxSkew, Default: DefaultMaxSkew},
+		channelkit.DurationOption{Name: "callback backoff", Value: &o.CallbackBackoff, Default: DefaultCallbackBackoff},
+		channelkit.DurationOption{Name: "callback timeout", Value: &o.CallbackTimeout, Default: DefaultCallbackTimeout},
+		channelkit.DurationOption{Name: "shutdown timeout", Value: &o.ShutdownTimeout, Default: DefaultShutdownTimeout},
+	); err != nil {
+		return fmt.Errorf("webhook: %w", err)
 	}
-	for _, d := range durations {
-		if *d.v < 0 {
-			return fmt.Errorf("webhook: %s must not be negative, got %v", d.name, *d.v)
-		}
-		if *d.v == 0 {
-			*d.v = d.def
-		}
+	if err := channelkit.FillDefault("max body bytes", &o.MaxBodyBytes, DefaultMaxBodyBytes); err != nil {
+		return fmt.Errorf("webhook: %w", err)
 	}
-	switch {
-	case o.MaxBodyBytes < 0:
-		return fmt.Errorf("webhook: max body bytes must not be negative, got %d", o.MaxBodyBytes)
-	case o.MaxBodyBytes == 0:
-		o.MaxBodyBytes = DefaultMaxBodyBytes
-	}
-	switch {
-	case o.CallbackAttempts < 0:
-		return fmt.Errorf("webhook: callback attempts must not be negative, got %d", o.CallbackAttempts)
-	case o.CallbackAttempts == 0:
-		o.CallbackAttempts = DefaultCallbackAttempts
+	if err := channelkit.FillDefault("callback attempts", &o.CallbackAttempts, DefaultCallbackAttempts); err != nil {
+		return fmt.Errorf("webhook: %w", err)
 	}
 	for _, h := range o.CallbackHosts {
 		if h == "" || strings.ContainsAny(h, "/ @") {
