@@ -41,6 +41,26 @@ type result struct {
 // notice (a pairing code, an approval question), which ends the request.
 func (r result) done() bool { return r.final || len(r.notices) > 0 }
 
+// add folds a reply or notice into the result; false for other kinds,
+// which are left out.
+func (r *result) add(msg engine.Outbound) bool {
+	switch msg.Kind {
+	case engine.KindReply:
+		if msg.Text != "" {
+			r.replies = append(r.replies, msg.Text)
+		}
+		if msg.Final {
+			r.final = true
+		}
+	case engine.KindNotice:
+		r.notices = append(r.notices, msg.Text)
+	default:
+		return false
+	}
+	r.failed = r.failed || msg.Error
+	return true
+}
+
 // waiter collects the answer of one message for the requests waiting on
 // it (a retried request with the same id shares the waiter: the registry
 // is a channelkit.Waiters).
@@ -58,23 +78,9 @@ func newWaiter() *waiter { return &waiter{done: make(chan struct{})} }
 func (w *waiter) add(msg engine.Outbound) bool {
 	w.mu.Lock()
 	defer w.mu.Unlock()
-	if w.closed {
+	if w.closed || !w.res.add(msg) {
 		return false
 	}
-	switch msg.Kind {
-	case engine.KindReply:
-		if msg.Text != "" {
-			w.res.replies = append(w.res.replies, msg.Text)
-		}
-		if msg.Final {
-			w.res.final = true
-		}
-	case engine.KindNotice:
-		w.res.notices = append(w.res.notices, msg.Text)
-	default:
-		return false
-	}
-	w.res.failed = w.res.failed || msg.Error
 	if w.res.done() {
 		w.closed = true
 		close(w.done)

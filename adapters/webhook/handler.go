@@ -231,18 +231,7 @@ func (w *Server) storedResult(ctx context.Context, inboundID int64) (result, boo
 	}
 	var res result
 	for _, o := range outs {
-		switch o.Kind {
-		case engine.KindReply:
-			if o.Text != "" {
-				res.replies = append(res.replies, o.Text)
-			}
-			if o.Final {
-				res.final = true
-			}
-		case engine.KindNotice:
-			res.notices = append(res.notices, o.Text)
-		}
-		res.failed = res.failed || o.Error
+		res.add(o)
 	}
 	return res, res.done()
 }
