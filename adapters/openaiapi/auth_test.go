@@ -9,6 +9,7 @@ import (
 	"time"
 
 	"github.com/hearthbot/hearth/engine"
+	"github.com/hearthbot/hearth/engine/channelkit/kittest"
 )
 
 func TestAuthentication(t *testing.T) {
@@ -192,7 +193,7 @@ func TestOptions(t *testing.T) {
 
 func TestHealthAndCapabilities(t *testing.T) {
 	h := start(t, Options{})
-	eventually(t, "connected", func() bool { return h.s.Health().State == "connected" })
+	kittest.Eventually(t, "connected", func() bool { return h.s.Health().State == "connected" })
 	if _, err := h.client(h.token).Chat.Completions.New(t.Context(), userParams("hi")); err != nil {
 		t.Fatal(err)
 	}

@@ -13,6 +13,7 @@ import (
 	"github.com/openai/openai-go/v3/option"
 
 	"github.com/hearthbot/hearth/engine"
+	"github.com/hearthbot/hearth/engine/channelkit/kittest"
 )
 
 func TestCompletionThroughTheSDK(t *testing.T) {
@@ -261,7 +262,7 @@ func TestReplyTimeout(t *testing.T) {
 	if err == nil || !strings.Contains(err.Error(), "no answer within") {
 		t.Fatalf("stream timeout: %v", err)
 	}
-	eventually(t, "waiters released", func() bool { return waiting(h.s) == 0 })
+	kittest.Eventually(t, "waiters released", func() bool { return waiting(h.s) == 0 })
 }
 
 func TestKeepAliveWhileSilent(t *testing.T) {
@@ -330,13 +331,13 @@ func TestClientDisconnectReleasesWaiters(t *testing.T) {
 			}()
 			in := <-inbound
 			if !stream {
-				eventually(t, "the request to wait", func() bool { return waiting(h.s) == 1 })
+				kittest.Eventually(t, "the request to wait", func() bool { return waiting(h.s) == 1 })
 				cancel()
 			}
 			if err := <-done; err == nil {
 				t.Fatal("the cancelled request succeeded")
 			}
-			eventually(t, "the waiter to be released", func() bool { return waiting(h.s) == 0 })
+			kittest.Eventually(t, "the waiter to be released", func() bool { return waiting(h.s) == 0 })
 			// The answer that comes later is not an error: it is in the history.
 			if _, err := h.s.Send(context.Background(), engine.Outbound{Kind: engine.KindReply, To: in.ReplyAddress(), Text: "late", Final: true}); err != nil {
 				t.Fatalf("late answer: %v", err)
@@ -414,7 +415,7 @@ func TestShutdownAnswersWaitingRequests(t *testing.T) {
 		res <- err
 	}()
 	<-sink.accepted
-	eventually(t, "the request to wait", func() bool { return waiting(s) == 1 })
+	kittest.Eventually(t, "the request to wait", func() bool { return waiting(s) == 1 })
 	cancel()
 	if e := sdkError(t, <-res); e.StatusCode != http.StatusServiceUnavailable {
 		t.Fatalf("status %d", e.StatusCode)

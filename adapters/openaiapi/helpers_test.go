@@ -296,21 +296,6 @@ func sdkError(t testing.TB, err error) *openai.Error {
 	return e
 }
 
-// eventually polls cond until it holds or the deadline passes.
-func eventually(t testing.TB, what string, cond func() bool) {
-	t.Helper()
-	deadline := time.After(10 * time.Second)
-	tick := time.NewTicker(2 * time.Millisecond)
-	defer tick.Stop()
-	for !cond() {
-		select {
-		case <-deadline:
-			t.Fatalf("timed out waiting for %s", what)
-		case <-tick.C:
-		}
-	}
-}
-
 func mustContain(t testing.TB, got, want string) {
 	t.Helper()
 	if !strings.Contains(got, want) {

@@ -13,6 +13,7 @@ import (
 	"time"
 
 	"github.com/hearthbot/hearth/engine"
+	"github.com/hearthbot/hearth/engine/channelkit/kittest"
 )
 
 func TestSignedRequestIsAnswered(t *testing.T) {
@@ -240,7 +241,7 @@ func TestClientDisconnectDoesNotLeak(t *testing.T) {
 	if err := <-errc; !errors.Is(err, context.Canceled) {
 		t.Fatalf("client error = %v", err)
 	}
-	eventually(t, "the registry to empty after the client left", func() bool {
+	kittest.Eventually(t, "the registry to empty after the client left", func() bool {
 		m, b := h.w.waiters.Len()
 		return m == 0 && b == 0
 	})
