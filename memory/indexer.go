@@ -19,16 +19,21 @@ type prober interface {
 	Probe(ctx context.Context) (engine.EmbeddingSpace, error)
 }
 
-// indexer chunks, indexes and embeds changed documents in the background.
+// indexer chunks and embeds changed documents in the background, in two
+// goroutines with a queue of users each: chunking (store work only, fast)
+// never waits for embedding (network calls that may hang until their
+// timeout), so full-text search sees a change at once even while the
+// embedding provider is down.
 type indexer struct {
-	m    *Memory
-	wake chan struct{}
-	done chan struct{}
+	m      *Memory
+	chunkQ *queue
+	embedQ *queue
+	done   sync.WaitGroup
 
-	runMu sync.Mutex // one indexing pass at a time
+	chunkMu sync.Mutex // one chunking pass at a time
+	embedMu sync.Mutex // one embedding pass at a time
 
 	mu       sync.Mutex
-	dirty    map[string]bool
 	started  bool
 	space    engine.EmbeddingSpace // zero until settled
 	spaceErr error                 // why the space is not settled
@@ -36,31 +41,42 @@ type indexer struct {
 	lastOK   time.Time
 }
 
-func newIndexer(m *Memory) *indexer {
-	return &indexer{m: m, wake: make(chan struct{}, 1), done: make(chan struct{}), dirty: map[string]bool{}}
+// queue is a set of users with work to do and a wake-up signal.
+type queue struct {
+	mu    sync.Mutex
+	users map[string]bool
+	wake  chan struct{}
 }
 
-// notify marks a user's workspace as changed and wakes the loop.
-func (x *indexer) notify(userID string) {
-	x.mu.Lock()
-	x.dirty[userID] = true
-	x.mu.Unlock()
+func newQueue() *queue { return &queue{users: map[string]bool{}, wake: make(chan struct{}, 1)} }
+
+func (q *queue) add(userID string) {
+	q.mu.Lock()
+	q.users[userID] = true
+	q.mu.Unlock()
 	select {
-	case x.wake <- struct{}{}:
+	case q.wake <- struct{}{}:
 	default:
 	}
 }
 
-func (x *indexer) takeDirty() []string {
-	x.mu.Lock()
-	defer x.mu.Unlock()
-	out := make([]string, 0, len(x.dirty))
-	for u := range x.dirty {
+func (q *queue) take() []string {
+	q.mu.Lock()
+	defer q.mu.Unlock()
+	out := make([]string, 0, len(q.users))
+	for u := range q.users {
 		out = append(out, u)
 	}
-	clear(x.dirty)
+	clear(q.users)
 	return out
 }
+
+func newIndexer(m *Memory) *indexer {
+	return &indexer{m: m, chunkQ: newQueue(), embedQ: newQueue()}
+}
+
+// notify marks a user's workspace as changed.
+func (x *indexer) notify(userID string) { x.chunkQ.add(userID) }
 
 // vectorSpace is the settled embedding space, or the zero value.
 func (x *indexer) vectorSpace() engine.EmbeddingSpace {
@@ -86,76 +102,97 @@ func (x *indexer) start(ctx context.Context) {
 	}
 	x.started = true
 	x.mu.Unlock()
-	go x.loop(ctx)
-}
-
-func (x *indexer) wait() {
-	x.mu.Lock()
-	started := x.started
-	x.mu.Unlock()
-	if started {
-		<-x.done
+	x.done.Add(1)
+	go func() {
+		defer x.done.Done()
+		x.run(ctx, x.chunkQ, true, func(ctx context.Context, u string) error {
+			if err := x.chunkUser(ctx, u); err != nil {
+				return err
+			}
+			if x.m.o.Embedder != nil {
+				x.embedQ.add(u)
+			}
+			return nil
+		})
+	}()
+	if x.m.o.Embedder != nil {
+		x.done.Add(1)
+		go func() {
+			defer x.done.Done()
+			x.run(ctx, x.embedQ, false, x.embedUser)
+		}()
 	}
 }
 
-func (x *indexer) loop(ctx context.Context) {
-	defer close(x.done)
+func (x *indexer) wait() { x.done.Wait() }
+
+// run serves one queue until ctx ends: it takes the queued users and
+// works on each, pausing with backoff after a failure (the failed users
+// stay queued). The embedding queue first settles the embedding space,
+// retrying while the provider is down. Both resume, at start, the work
+// every user left behind.
+func (x *indexer) run(ctx context.Context, q *queue, chunking bool, work func(context.Context, string) error) {
 	log := x.m.log
 	delay := x.m.o.RetryDelay
-	var retry <-chan time.Time
-	settled := x.m.o.Embedder == nil
-	resume := true // index what changed before Start
+	settled := chunking
+	resume := true
 	for {
 		if !settled {
 			if err := x.settleSpace(ctx); err != nil {
+				if ctx.Err() != nil {
+					return
+				}
 				log.Warn("memory: vector search unavailable; full-text search only until the embedder answers",
 					"err", err, "retry_in", delay)
 			} else {
-				settled, resume = true, true
+				settled = true
 			}
 		}
-		if resume && x.m.o.Users != nil {
+		if settled && resume && x.m.o.Users != nil {
 			if users, err := x.m.o.Users.ListUsers(ctx); err == nil {
 				resume = false
 				for _, u := range users {
-					x.notify(u.ID)
+					q.add(u.ID)
 				}
 			} else if ctx.Err() == nil {
 				log.Error("memory: listing users to index", "err", err)
 			}
 		}
 		failed := false
-		for _, u := range x.takeDirty() {
-			if err := x.indexUser(ctx, u); err != nil {
-				if ctx.Err() != nil {
-					return
+		if settled {
+			for _, u := range q.take() {
+				if err := work(ctx, u); err != nil {
+					if ctx.Err() != nil {
+						return
+					}
+					failed = true
+					q.add(u) // again after the pause
+					log.Warn("memory: indexing failed; will retry", "user", u, "embedding", !chunking,
+						"err", err, "retry_in", delay)
 				}
-				failed = true
-				x.notify(u) // try again after the pause
-				log.Warn("memory: indexing failed; will retry", "user", u, "err", err, "retry_in", delay)
 			}
 		}
-		switch {
-		case failed || !settled:
+		var retry <-chan time.Time
+		if failed || !settled {
 			retry = time.After(delay)
 			delay = min(2*delay, maxRetryDelay)
-		default:
-			delay, retry = x.m.o.RetryDelay, nil
+		} else {
+			delay = x.m.o.RetryDelay
+		}
+		if retry != nil {
+			// After a failure only the pause ends the wait: new changes
+			// queue up meanwhile.
+			select {
+			case <-ctx.Done():
+				return
+			case <-retry:
+			}
+			continue
 		}
 		select {
 		case <-ctx.Done():
 			return
-		case <-retry:
-		case <-x.wake:
-			if failed || !settled {
-				// A new change does not cut the pause after a failure
-				// short; it is picked up when the pause ends.
-				select {
-				case <-ctx.Done():
-					return
-				case <-retry:
-				}
-			}
+		case <-q.wake:
 		}
 	}
 }
@@ -214,12 +251,26 @@ func (m *Memory) IndexNow(ctx context.Context, userID string) error {
 }
 
 // maxPasses bounds the re-reads of a user's changed documents in one
-// indexUser call (a document rewritten faster than it is indexed).
+// chunkUser call (a document rewritten faster than it is indexed).
 const maxPasses = 20
 
+// indexUser chunks the user's changed documents and embeds what lacks a
+// vector.
 func (x *indexer) indexUser(ctx context.Context, userID string) error {
-	x.runMu.Lock()
-	defer x.runMu.Unlock()
+	if err := x.chunkUser(ctx, userID); err != nil {
+		return err
+	}
+	if x.vectorSpace().Dimensions > 0 {
+		return x.embedUser(ctx, userID)
+	}
+	return nil
+}
+
+// chunkUser chunks the user's changed documents, taking vectors of
+// unchanged text from the cache.
+func (x *indexer) chunkUser(ctx context.Context, userID string) error {
+	x.chunkMu.Lock()
+	defer x.chunkMu.Unlock()
 	sp := x.vectorSpace()
 	for pass := 0; ; pass++ {
 		docs, err := x.m.store.DocumentsToIndex(ctx, userID, 32)
@@ -241,11 +292,21 @@ func (x *indexer) indexUser(ctx context.Context, userID string) error {
 			}
 		}
 	}
-	if sp.Dimensions > 0 {
-		if err := x.embedPending(ctx, userID, sp); err != nil {
-			x.setErr(err)
-			return err
-		}
+	x.setErr(nil)
+	return nil
+}
+
+// embedUser embeds the user's chunks that lack a vector.
+func (x *indexer) embedUser(ctx context.Context, userID string) error {
+	x.embedMu.Lock()
+	defer x.embedMu.Unlock()
+	sp := x.vectorSpace()
+	if sp.Dimensions == 0 {
+		return nil
+	}
+	if err := x.embedPending(ctx, userID, sp); err != nil {
+		x.setErr(err)
+		return err
 	}
 	x.setErr(nil)
 	return nil

@@ -187,8 +187,10 @@ func (s *Store) MemoryStats(ctx context.Context, userID string) (engine.MemorySt
 	if err != nil {
 		return engine.MemoryStats{}, err
 	}
-	row := s.r.mem.statsAll.QueryRowContext(ctx)
-	if userID != "" {
+	var row *sql.Row
+	if userID == "" {
+		row = s.r.mem.statsAll.QueryRowContext(ctx)
+	} else {
 		row = s.r.mem.statsUser.QueryRowContext(ctx, userID)
 	}
 	var st engine.MemoryStats
