@@ -20,6 +20,7 @@ import (
 	"github.com/hearthbot/hearth/engine/tools/builtin"
 	"github.com/hearthbot/hearth/memory"
 	"github.com/hearthbot/hearth/sandbox"
+	"github.com/hearthbot/hearth/sandbox/caps"
 	"github.com/hearthbot/hearth/sandbox/httpgate"
 	"github.com/hearthbot/hearth/sandbox/secrets"
 )
@@ -57,10 +58,9 @@ type sandboxDeps struct {
 
 // sandboxRun is a started sandbox.
 type sandboxRun struct {
-	rt      *sandbox.Runtime
-	loader  *sandbox.Loader
-	vault   *secrets.Vault
-	keyInfo secrets.KeyInfo
+	rt     *sandbox.Runtime
+	loader *sandbox.Loader
+	vault  *secrets.Vault
 	// done is closed when the watcher and the secret refresh have stopped
 	// and the tools and the runtime are released.
 	done chan struct{}
@@ -95,7 +95,7 @@ func (b *Bot) startSandbox(ctx context.Context, d sandboxDeps) (*sandboxRun, err
 	if info.Warning != "" {
 		b.log.Warn("master key", "source", info.Source, "warning", info.Warning)
 	}
-	s := &sandboxRun{vault: vault, keyInfo: info, done: make(chan struct{})}
+	s := &sandboxRun{vault: vault, done: make(chan struct{})}
 	s.rt, err = b.sandboxRuntime(ctx, sandbox.Options{
 		Audit: b.Store, Secrets: vault, Workspace: workspaceReader(b.Store), Tools: b.Tools,
 		HTTP: d.http, InspectMemory: d.inspectMemory,
@@ -538,6 +538,9 @@ func (b *Bot) ToolStatuses(ctx context.Context) ([]ToolRow, error) {
 func (b *Bot) RunTool(ctx context.Context, lookupEnv LookupEnv, name, userRef string, params json.RawMessage) (engine.ToolResult, error) {
 	if err := SandboxProblems(b.cfg); err != nil {
 		return engine.ToolResult{}, err
+	}
+	if err := caps.ValidateToolName(name); err != nil {
+		return engine.ToolResult{}, fmt.Errorf("tool name %q: %w", name, err)
 	}
 	u, err := b.userOrOwner(ctx, userRef)
 	if err != nil {

@@ -80,6 +80,7 @@ func TestToolsCommands(t *testing.T) {
 		{"params not JSON", []string{"tools", "run", "trivial", "--params", `text=hi`}, 2, "--params must be a JSON object"},
 		{"params not an object", []string{"tools", "run", "trivial", "--params", `[1]`}, 2, "--params must be a JSON object"},
 		{"not installed", []string{"tools", "run", "weather"}, 1, `no installed tool "weather"`},
+		{"bad name", []string{"tools", "run", "../x"}, 1, `tool name "../x"`},
 		{"refused tool", []string{"tools", "run", "broken"}, 1, "tool broken is refused"},
 		{"missing module", []string{"tools", "install", "--yes", filepath.Join(dist, "nope.wasm")}, 1, "nope"},
 		{"unknown subcommand", []string{"tools", "remove", "x"}, 2, "unknown tools command"},
