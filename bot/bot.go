@@ -274,6 +274,13 @@ func (b *Bot) Run(ctx context.Context, grace time.Duration) error {
 	if b.Engine == nil {
 		return errors.New("bot: Run needs a mode with an engine")
 	}
+	// The WASM sandbox lives as long as this run: its context ends when
+	// Run returns, after the engine has drained, which frees the tools.
+	sandboxCtx, stopSandbox := context.WithCancel(context.WithoutCancel(ctx))
+	defer stopSandbox()
+	if err := b.setupSandbox(sandboxCtx); err != nil {
+		return err
+	}
 	if err := b.Engine.Start(ctx); err != nil {
 		return err
 	}
