@@ -86,12 +86,18 @@ func promptFiles(now time.Time) []promptFile {
 // TotalChars; a cut says so in the prompt and in the report. A new user's
 // empty workspace is seeded first.
 func (m *Memory) IdentityPrompt(ctx context.Context, u engine.User, group bool, now time.Time) (string, PromptReport, error) {
+	return m.identityPrompt(ctx, u, group, now, true)
+}
+
+func (m *Memory) identityPrompt(ctx context.Context, u engine.User, group bool, now time.Time, seed bool) (string, PromptReport, error) {
 	rep := PromptReport{FileCap: m.o.FileChars, TotalCap: m.o.TotalChars}
 	if u.ID == "" {
 		return "", rep, errors.New("memory: identity prompt: no user")
 	}
-	if err := m.ensureSeeded(ctx, u.ID); err != nil {
-		return "", rep, err
+	if seed {
+		if err := m.ensureSeeded(ctx, u.ID); err != nil {
+			return "", rep, err
+		}
 	}
 	now = now.In(userLocation(u))
 	var b strings.Builder
@@ -153,10 +159,10 @@ func (m *Memory) IdentityPrompt(ctx context.Context, u engine.User, group bool, 
 }
 
 // CheckPrompt assembles the user's identity prompt as a direct
-// conversation would see it now and reports what was cut. hearth doctor
-// calls it.
+// conversation would see it now and reports what was cut. It writes
+// nothing (an empty workspace is not seeded). hearth doctor calls it.
 func (m *Memory) CheckPrompt(ctx context.Context, u engine.User) (PromptReport, error) {
-	_, rep, err := m.IdentityPrompt(ctx, u, false, m.o.Now())
+	_, rep, err := m.identityPrompt(ctx, u, false, m.o.Now(), false)
 	return rep, err
 }
 

@@ -197,27 +197,33 @@ func (x *indexer) run(ctx context.Context, q *queue, chunking bool, work func(co
 	}
 }
 
-// settleSpace learns the embedder's space (probing it when needed) and
-// records it in the store, which drops the vectors of another model.
-func (x *indexer) settleSpace(ctx context.Context) error {
+// learnSpace returns the embedder's space, probing it when its model or
+// dimension is not configured, and records a failure for Status.
+func (x *indexer) learnSpace(ctx context.Context) (engine.EmbeddingSpace, error) {
 	e := x.m.o.Embedder
 	sp := engine.EmbeddingSpace{Model: e.Model(), Dimensions: e.Dimensions()}
+	var err error
 	if sp.Model == "" || sp.Dimensions <= 0 {
-		p, ok := e.(prober)
-		if !ok {
-			err := fmt.Errorf("the embedder names no model or dimension (set embeddings.model and embeddings.dimensions)")
-			x.mu.Lock()
-			x.spaceErr = err
-			x.mu.Unlock()
-			return err
+		if p, ok := e.(prober); ok {
+			sp, err = p.Probe(ctx)
+		} else {
+			err = fmt.Errorf("the embedder names no model or dimension (set embeddings.model and embeddings.dimensions)")
 		}
-		var err error
-		if sp, err = p.Probe(ctx); err != nil {
-			x.mu.Lock()
-			x.spaceErr = err
-			x.mu.Unlock()
-			return err
-		}
+	}
+	if err != nil {
+		x.mu.Lock()
+		x.spaceErr = err
+		x.mu.Unlock()
+	}
+	return sp, err
+}
+
+// settleSpace learns the embedder's space and records it in the store,
+// which drops the vectors of another model so that they are re-embedded.
+func (x *indexer) settleSpace(ctx context.Context) error {
+	sp, err := x.learnSpace(ctx)
+	if err != nil {
+		return err
 	}
 	changed, err := x.m.store.SetEmbeddingSpace(ctx, sp)
 	if err != nil {
@@ -232,6 +238,25 @@ func (x *indexer) settleSpace(ctx context.Context) error {
 	x.mu.Lock()
 	x.space, x.spaceErr = sp, nil
 	x.mu.Unlock()
+	return nil
+}
+
+// Probe learns the embedder's model and dimension, asking the provider
+// when they are not configured, without changing the store, so that
+// Search can rank by vectors and Status can tell whether the provider
+// answers. The CLI and hearth doctor call it; a started indexer settles
+// the space by itself. Without an embedder it does nothing.
+func (m *Memory) Probe(ctx context.Context) error {
+	if m.o.Embedder == nil || m.idx.vectorSpace().Dimensions > 0 {
+		return nil
+	}
+	sp, err := m.idx.learnSpace(ctx)
+	if err != nil {
+		return err
+	}
+	m.idx.mu.Lock()
+	m.idx.space, m.idx.spaceErr = sp, nil
+	m.idx.mu.Unlock()
 	return nil
 }
 
