@@ -19,9 +19,6 @@ type DetectorOptions struct {
 // use. The pattern tables are compiled once per process and shared.
 type Detector struct {
 	known hostSet
-	ft    *foldTable
-	phr   *phraseIndex
-	anc   *anchorIndex
 	pool  sync.Pool // *scanCtx
 }
 
@@ -33,9 +30,23 @@ func NewDetector(opts DetectorOptions) *Detector {
 	} else {
 		known = newHostSet(defaultKnownHosts, opts.KnownHosts)
 	}
-	d := &Detector{known: known, ft: folds(), phr: phraseIdx(), anc: anchorIdx()}
+	d := &Detector{known: known}
 	d.pool.New = func() any { return &scanCtx{det: d} }
+	// The Unicode fold table and the phrase and anchor automata take tens
+	// of milliseconds to build; build them in the background so that
+	// start-up does not wait, and the first scan waits only for what is
+	// not ready yet.
+	go Warm()
 	return d
+}
+
+// Warm builds the immutable tables every detector shares and returns when
+// they are ready. NewDetector starts it in the background; a caller that
+// wants to release start-up garbage afterwards can wait for it.
+func Warm() {
+	folds()
+	phraseIdx()
+	anchorIdx()
 }
 
 // scanCtx is the scratch state of one scan.
@@ -105,11 +116,12 @@ func (d *Detector) scanDepth(text string, depth int) []Finding {
 	c.sink.reset()
 	c.depth, c.decoded = depth, 0
 	c.seen = [numSeen]int{}
-	c.v.build(text, d.ft, &c.sink)
-	d.phr.matchPhrases(&c.v, &c.ph, &c.sink)
-	c.hits = d.anc.ac.scan(c.v.fold, c.hits[:0])
+	anc := anchorIdx()
+	c.v.build(text, folds(), &c.sink)
+	phraseIdx().matchPhrases(&c.v, &c.ph, &c.sink)
+	c.hits = anc.ac.scan(c.v.fold, c.hits[:0])
 	for _, h := range c.hits {
-		d.anc.fns[h.pat](c, int(h.start), int(h.end))
+		anc.fns[h.pat](c, int(h.start), int(h.end))
 	}
 	if depth == 0 {
 		c.scanPayloads()
