@@ -99,6 +99,15 @@ func newEmbedder(cfg *config.Config, b *Bot) (*embed.Client, error) {
 	return c, nil
 }
 
+// MemoryUser resolves whose memory a CLI command works on: the owner when
+// ref is empty, else the user with that id or name.
+func (b *Bot) MemoryUser(ctx context.Context, ref string) (engine.User, error) {
+	if strings.TrimSpace(ref) == "" {
+		return b.ownerUser(ctx)
+	}
+	return b.FindUser(ctx, ref)
+}
+
 // ownerUser is the owner (the console identity's user).
 func (b *Bot) ownerUser(ctx context.Context) (engine.User, error) {
 	id, err := b.Store.IdentityFor(ctx, ownerChannel, ownerID)
