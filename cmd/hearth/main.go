@@ -59,6 +59,7 @@ func commands() []command {
 		{"tokens", "create, list or revoke API tokens of the OpenAI-compatible API", runTokens},
 		{"secrets", "set, list or remove users' secrets for tools: hearth secrets set|ls|rm", runSecrets},
 		{"tools", "install, list or run WASM tools: hearth tools install|ls|run", runTools},
+		{"memory", "inspect, search, import or export a memory workspace: hearth memory ls|cat|search|import|export|status", runMemory},
 		{"audit", "show the audit log of tool calls and safety events, newest first", runAudit},
 		{"config", "show or validate the configuration", runConfig},
 		{"safety", "check text with the safety layer: hearth safety check < TEXT", runSafety},
