@@ -48,6 +48,18 @@ func runHTTP(t *testing.T, s *channelkit.HTTPServer, attrs ...any) func() error 
 	return stop
 }
 
+// takenAddr returns a loopback address another listener holds until the
+// test ends.
+func takenAddr(t *testing.T) string {
+	t.Helper()
+	ln, err := net.Listen("tcp", "127.0.0.1:0")
+	if err != nil {
+		t.Fatal(err)
+	}
+	t.Cleanup(func() { ln.Close() })
+	return ln.Addr().String()
+}
+
 // pollState polls until the server's health state is want.
 func pollState(t *testing.T, s *channelkit.HTTPServer, want string) {
 	t.Helper()
@@ -63,18 +75,14 @@ func pollState(t *testing.T, s *channelkit.HTTPServer, want string) {
 }
 
 func TestHTTPServerListen(t *testing.T) {
-	taken, err := net.Listen("tcp", "127.0.0.1:0")
-	if err != nil {
-		t.Fatal(err)
-	}
-	defer taken.Close()
+	taken := takenAddr(t)
 	tests := []struct {
 		name    string
 		listen  string
 		wantErr string
 	}{
 		{"port 0", "127.0.0.1:0", ""},
-		{"address in use", taken.Addr().String(), "chan: listen on " + taken.Addr().String() + ": "},
+		{"address in use", taken, "chan: listen on " + taken + ": "},
 		{"not an address", "no-port", "chan: listen on no-port: "},
 	}
 	for _, tc := range tests {
@@ -117,11 +125,7 @@ func TestHTTPServerListen(t *testing.T) {
 }
 
 func TestHTTPServerRunRefuses(t *testing.T) {
-	taken, err := net.Listen("tcp", "127.0.0.1:0")
-	if err != nil {
-		t.Fatal(err)
-	}
-	defer taken.Close()
+	taken := takenAddr(t)
 	tests := []struct {
 		name      string
 		listen    string
@@ -131,7 +135,7 @@ func TestHTTPServerRunRefuses(t *testing.T) {
 		wantState string
 	}{
 		{"no sink", "127.0.0.1:0", nil, false, "chan: Run needs a sink", channelkit.StateStopped},
-		{"address in use", taken.Addr().String(), nopSink{}, false, "chan: listen on ", channelkit.StateFailed},
+		{"address in use", taken, nopSink{}, false, "chan: listen on ", channelkit.StateFailed},
 		{"already running", "127.0.0.1:0", nopSink{}, true, "chan: already running", channelkit.StateConnected},
 	}
 	for _, tc := range tests {
