@@ -23,7 +23,7 @@ import (
 // It is safe for concurrent use.
 type Waiters[W any] struct {
 	mu        sync.Mutex
-	byMsg     map[string]*waitEntry[W]
+	byMsg     map[string]waitEntry[W]
 	byInbound map[int64]string
 }
 
@@ -35,7 +35,7 @@ type waitEntry[W any] struct {
 
 // NewWaiters returns an empty registry.
 func NewWaiters[W any]() *Waiters[W] {
-	return &Waiters[W]{byMsg: make(map[string]*waitEntry[W]), byInbound: make(map[int64]string)}
+	return &Waiters[W]{byMsg: make(map[string]waitEntry[W]), byInbound: make(map[int64]string)}
 }
 
 // Acquire returns the waiter of msgID (not empty), made with newWaiter
@@ -46,10 +46,10 @@ func (g *Waiters[W]) Acquire(msgID string, newWaiter func() W) W {
 	defer g.mu.Unlock()
 	e, ok := g.byMsg[msgID]
 	if !ok {
-		e = &waitEntry[W]{w: newWaiter()}
-		g.byMsg[msgID] = e
+		e.w = newWaiter()
 	}
 	e.refs++
+	g.byMsg[msgID] = e
 	return e.w
 }
 
@@ -64,6 +64,7 @@ func (g *Waiters[W]) Bind(inboundID int64, msgID string) {
 	defer g.mu.Unlock()
 	if e, ok := g.byMsg[msgID]; ok && e.inbound == 0 {
 		e.inbound = inboundID
+		g.byMsg[msgID] = e
 		g.byInbound[inboundID] = msgID
 	}
 }
@@ -78,6 +79,7 @@ func (g *Waiters[W]) Release(msgID string) {
 		return
 	}
 	if e.refs--; e.refs > 0 {
+		g.byMsg[msgID] = e
 		return
 	}
 	delete(g.byMsg, msgID)
@@ -92,7 +94,7 @@ func (g *Waiters[W]) Release(msgID string) {
 func (g *Waiters[W]) Lookup(msg engine.Outbound) (w W, ok bool) {
 	g.mu.Lock()
 	defer g.mu.Unlock()
-	var e *waitEntry[W]
+	var e waitEntry[W]
 	if msg.To.ReplyTo != "" {
 		e, ok = g.byMsg[msg.To.ReplyTo]
 	}
