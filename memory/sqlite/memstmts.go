@@ -55,8 +55,9 @@ func (m *memWriteStmts) defs() []stmtDef {
 type memReadStmts struct {
 	getDoc, listDocs, listVersions, getVersion, docsToIndex *sql.Stmt
 	getChunks, chunksToEmbed, getSpace, generations         *sql.Stmt
-	loadVectors, chunksByID, idsUnder, fts                  *sql.Stmt
-	statsUser, statsAll, getCache                           *sql.Stmt
+	loadVectors, chunksByID, idsUnder, fts, ftsUnder        *sql.Stmt
+	ftsTop, ftsNewest, chunkRows                            *sql.Stmt
+	statsUser, statsAll, getCache, termDocs, idRange        *sql.Stmt
 }
 
 // pathPrefix matches d.path against the prefix parameter ?N byte-wise
@@ -93,10 +94,27 @@ func (m *memReadStmts) defs() []stmtDef {
 			WHERE c.id IN (SELECT value FROM json_each(?1)) AND c.user_id = ?2 AND c.embedding IS NOT NULL`},
 		{&m.idsUnder, `SELECT c.id FROM documents d JOIN chunks c ON c.doc_id = d.id
 			WHERE d.user_id = ?1 AND ` + pathPrefix("2")},
-		{&m.fts, `SELECT ` + chunkCols + `, -bm25(chunks_fts, 0.0, 2.0, 1.0) AS score
+		// The best ?3 matches by rank (BM25, see the migration) among the
+		// chunks from id ?4 on, in the FTS table alone, then their rows;
+		// user_id is checked again.
+		{&m.fts, `SELECT ` + chunkCols + `, -f.rank AS score
+			FROM (SELECT rowid, rank FROM chunks_fts WHERE chunks_fts MATCH ?1 AND rowid >= ?4
+				ORDER BY rank LIMIT ?3) f
+			JOIN chunks c ON c.id = f.rowid JOIN documents d ON d.id = c.doc_id
+			WHERE c.user_id = ?2
+			ORDER BY score DESC, c.id`},
+		// The best ?3 matches of every user (the first try of a search,
+		// which needs no owner term; see search.go).
+		{&m.ftsTop, `SELECT rowid, rank FROM chunks_fts WHERE chunks_fts MATCH ?1 AND rowid >= ?2
+			ORDER BY rank LIMIT ?3`},
+		{&m.ftsNewest, `SELECT rowid FROM chunks_fts WHERE chunks_fts MATCH ?1 ORDER BY rowid DESC LIMIT ?2`},
+		{&m.chunkRows, `SELECT ` + chunkCols + ` FROM chunks c JOIN documents d ON d.id = c.doc_id
+			WHERE c.id IN (SELECT value FROM json_each(?1)) AND c.user_id = ?2`},
+		// With a path prefix the filter must come before the limit.
+		{&m.ftsUnder, `SELECT ` + chunkCols + `, -f.rank AS score
 			FROM chunks_fts f JOIN chunks c ON c.id = f.rowid JOIN documents d ON d.id = c.doc_id
-			WHERE chunks_fts MATCH ?1 AND c.user_id = ?2 AND ` + pathPrefix("3") + `
-			ORDER BY score DESC, c.id LIMIT ?4`},
+			WHERE chunks_fts MATCH ?1 AND c.user_id = ?2 AND ` + pathPrefix("4") + `
+			ORDER BY f.rank, c.id LIMIT ?3`},
 
 		{&m.statsUser, `SELECT
 			(SELECT COUNT(*) FROM documents WHERE user_id = ?1),
@@ -112,6 +130,8 @@ func (m *memReadStmts) defs() []stmtDef {
 			(SELECT COUNT(*) FROM chunks),
 			(SELECT COUNT(*) FROM chunks WHERE embedding IS NOT NULL),
 			(SELECT COALESCE(SUM(size), 0) FROM documents)`},
+		{&m.idRange, `SELECT COALESCE(MIN(id), 0), COALESCE(MAX(id), 0) FROM chunks WHERE user_id = ?`},
+		{&m.termDocs, `SELECT term, doc FROM chunks_fts_vocab WHERE term IN (SELECT value FROM json_each(?))`},
 		{&m.getCache, `SELECT hash, vector FROM embedding_cache
 			WHERE model = ?1 AND dims = ?2 AND hash IN (SELECT value FROM json_each(?3))`},
 	}

@@ -41,6 +41,7 @@ var memoryTests = []struct {
 	{"Embeddings", testEmbeddings},
 	{"EmbeddingCache", testEmbeddingCache},
 	{"FullTextSearch", testFullTextSearch},
+	{"FullTextSearchCrowded", testFullTextSearchCrowded},
 	{"VectorSearch", testVectorSearch},
 	{"HybridRanking", testHybridRanking},
 	{"MemoryIsolation", testMemoryIsolation},

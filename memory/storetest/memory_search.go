@@ -296,6 +296,34 @@ func testFullTextSearch(t *testing.T, h Harness) {
 	}
 }
 
+// testFullTextSearchCrowded: another user's chunks that rank above all
+// of the user's (the same word, more often) never hide the user's own
+// matches, whatever the backend does to be fast.
+func testFullTextSearchCrowded(t *testing.T, h Harness) {
+	ctx := t.Context()
+	_, m := memSetup(t, h)
+	var many []engine.Chunk
+	for i := range 40 {
+		many = append(many, engine.Chunk{Text: fmt.Sprintf("zebra zebra zebra zebra number %d", i)})
+	}
+	indexDoc(t, m, "u2", "herd.md", at(0), many...)
+	indexDoc(t, m, "u1", "mine.md", at(0), engine.Chunk{Text: "a zebra among many other words in a longer chunk of text"},
+		engine.Chunk{Text: "and one more zebra with plenty of other words around it too"})
+	for _, limit := range []int{1, 2, 5} {
+		hits, err := m.FullTextSearch(ctx, "u1", "zebra", engine.SearchOptions{Limit: limit})
+		must(t, "FullTextSearch", err)
+		if want := min(limit, 2); len(hits) != want {
+			t.Fatalf("limit %d: %d hits, want %d (the user's own)", limit, len(hits), want)
+		}
+		for _, h := range hits {
+			if h.Chunk.UserID != "u1" || h.Chunk.Path != "mine.md" {
+				t.Errorf("limit %d: hit of %s/%s", limit, h.Chunk.UserID, h.Chunk.Path)
+			}
+		}
+		checkRanks(t, "crowded fts", hits, engine.MethodFullText)
+	}
+}
+
 // unit returns v scaled to length 1.
 func unit(v ...float32) []float32 {
 	var n float64

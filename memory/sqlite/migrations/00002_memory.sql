@@ -58,6 +58,12 @@ CREATE VIRTUAL TABLE chunks_fts USING fts5 (
     content = '', contentless_delete = 1,
     tokenize = 'unicode61 remove_diacritics 2'
 );
+-- rank is BM25 with the owner column ignored and the heading weighing
+-- twice the text; "ORDER BY rank LIMIT n" lets FTS5 keep only the best n.
+INSERT INTO chunks_fts (chunks_fts, rank) VALUES ('rank', 'bm25(0.0, 2.0, 1.0)');
+-- Document frequencies of the indexed terms: a search leaves out words
+-- that most of a large workspace contains (see search.go).
+CREATE VIRTUAL TABLE chunks_fts_vocab USING fts5vocab (chunks_fts, 'row');
 
 -- The full-text index follows the chunks table (chunks never change text;
 -- foreign-key cascades fire these triggers too).
@@ -105,6 +111,7 @@ DROP TABLE vector_generations;
 DROP TABLE embedding_space;
 DROP TRIGGER chunks_fts_delete;
 DROP TRIGGER chunks_fts_insert;
+DROP TABLE chunks_fts_vocab;
 DROP TABLE chunks_fts;
 DROP TABLE chunks;
 DROP TABLE document_versions;
