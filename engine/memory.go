@@ -277,7 +277,10 @@ type ChunkStore interface {
 	// words (letters and digits; everything else, including its own query
 	// syntax, is a separator) and matches chunks (heading and text)
 	// containing any of them, ranked by relevance. A query without words
-	// returns no hits. Method is MethodFullText.
+	// returns no hits. Method is MethodFullText. On large workspaces
+	// (thousands of chunks) a backend may bound the cost of a query by
+	// leaving out words most chunks contain or by ranking only the recent
+	// part of very many matches; it documents what it does.
 	FullTextSearch(ctx context.Context, userID, query string, opts SearchOptions) ([]ChunkHit, error)
 	// VectorSearch ranks a user's embedded chunks by cosine similarity to
 	// vector, best first; Score is the exact cosine similarity. A backend
