@@ -50,25 +50,43 @@ func (m *Memory) Search(ctx context.Context, userID, query string, o SearchOptio
 	cands := max(m.o.Candidates, 2*o.Limit)
 	so := engine.SearchOptions{Limit: cands, PathPrefix: prefix}
 	var res SearchResult
-	vector, note := m.queryVector(ctx, query)
-	res.Note = note
 	var fused []Fused
-	if hs, ok := m.store.(engine.HybridSearcher); ok && vector != nil {
-		hits, err := hs.HybridSearch(ctx, userID, query, vector, engine.HybridOptions{SearchOptions: so, K: m.o.RRFK, Candidates: cands})
-		if err != nil {
-			return SearchResult{}, fmt.Errorf("memory: search: %w", err)
-		}
-		res.Vector = true
-		for _, h := range hits {
-			fused = append(fused, Fused{ChunkHit: h})
+	if hs, ok := m.store.(engine.HybridSearcher); ok {
+		vector, note := m.queryVector(ctx, query)
+		res.Note = note
+		if vector != nil {
+			hits, err := hs.HybridSearch(ctx, userID, query, vector, engine.HybridOptions{SearchOptions: so, K: m.o.RRFK, Candidates: cands})
+			if err != nil {
+				return SearchResult{}, fmt.Errorf("memory: search: %w", err)
+			}
+			res.Vector = true
+			for _, h := range hits {
+				fused = append(fused, Fused{ChunkHit: h})
+			}
+		} else {
+			fts, err := m.store.FullTextSearch(ctx, userID, query, so)
+			if err != nil {
+				return SearchResult{}, fmt.Errorf("memory: search: %w", err)
+			}
+			fused = Fuse(m.o.RRFK, 0, fts, nil)
 		}
 	} else {
-		fts, err := m.store.FullTextSearch(ctx, userID, query, so)
-		if err != nil {
-			return SearchResult{}, fmt.Errorf("memory: search: %w", err)
+		// Full text runs while the query is embedded and searched by
+		// vector: the latency is the slower of the two, not their sum.
+		type ftsResult struct {
+			hits []engine.ChunkHit
+			err  error
 		}
+		ftsDone := make(chan ftsResult, 1)
+		go func() {
+			hits, err := m.store.FullTextSearch(ctx, userID, query, so)
+			ftsDone <- ftsResult{hits, err}
+		}()
+		vector, note := m.queryVector(ctx, query)
+		res.Note = note
 		var vec []engine.ChunkHit
 		if vector != nil {
+			var err error
 			vec, err = m.store.VectorSearch(ctx, userID, vector, so)
 			if err != nil {
 				m.log.Warn("memory: vector search failed; full-text ranking only", "err", err)
@@ -78,7 +96,11 @@ func (m *Memory) Search(ctx context.Context, userID, query string, o SearchOptio
 				res.Vector = true
 			}
 		}
-		fused = Fuse(m.o.RRFK, 0, fts, vec)
+		fts := <-ftsDone
+		if fts.err != nil {
+			return SearchResult{}, fmt.Errorf("memory: search: %w", fts.err)
+		}
+		fused = Fuse(m.o.RRFK, 0, fts.hits, vec)
 	}
 	fused = m.weighRecency(fused)
 	out := fused[:0]

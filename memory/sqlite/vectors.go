@@ -38,7 +38,7 @@ const maxCachedVectors = 400_000
 
 // rescoreCandidates is how many candidates of the index are rescored
 // exactly for a search returning limit hits.
-func rescoreCandidates(limit int) int { return max(4*limit, 64) }
+func rescoreCandidates(limit int) int { return max(2*limit, 48) }
 
 type vectorCache struct {
 	mu    sync.Mutex
