@@ -26,6 +26,7 @@ import (
 	"github.com/hearthbot/hearth/engine/schedule"
 	"github.com/hearthbot/hearth/engine/tools"
 	"github.com/hearthbot/hearth/engine/tools/builtin"
+	"github.com/hearthbot/hearth/memory"
 )
 
 // Mode selects which channels a Bot runs.
@@ -80,6 +81,8 @@ type Bot struct {
 	Store engine.Store
 	Gate  *access.Gate
 	Tools *tools.Registry
+	// Memory is the users' workspaces, identity files and search.
+	Memory *memory.Memory
 	// Leaks is the leak detector shared by the safety layer and the
 	// sandbox; stored secrets are added to it.
 	Leaks    *leak.Detector
@@ -170,6 +173,11 @@ func (b *Bot) buildEngine(ctx context.Context) error {
 			return fmt.Errorf("register tool: %w", err)
 		}
 	}
+	mem, err := b.setupMemory(ctx)
+	if err != nil {
+		return fmt.Errorf("memory: %w", err)
+	}
+	b.Memory = mem
 	b.Leaks = leak.New(leak.Options{})
 	guard, err := NewSafetyGuard(cfg, b.Leaks, b.recordAudit)
 	if err != nil {
@@ -185,6 +193,7 @@ func (b *Bot) buildEngine(ctx context.Context) error {
 		Guard:               guard,
 		Policy:              safety.NeedsApproval,
 		Approver:            approvals,
+		Prompts:             mem.PromptSources(),
 		Audit:               b.Store,
 		Limiter:             agent.NewLimiter(cfg.Agent.MaxParallel),
 		SystemPrompt:        cfg.Agent.SystemPrompt,
@@ -281,6 +290,11 @@ func (b *Bot) Run(ctx context.Context, grace time.Duration) error {
 	if err := b.setupSandbox(sandboxCtx); err != nil {
 		return err
 	}
+	// The memory indexer (chunking, embeddings) works in the background
+	// for as long as the bot runs.
+	memCtx, stopMemory := context.WithCancel(context.WithoutCancel(ctx))
+	b.Memory.Start(memCtx)
+	defer func() { stopMemory(); b.Memory.Wait() }()
 	if err := b.Engine.Start(ctx); err != nil {
 		return err
 	}

@@ -49,12 +49,8 @@ func memoryScript(req fakellm.Request) fakellm.Reply {
 // direct checks.
 func memoryFor(t *testing.T, b *Bot) *memory.Memory {
 	t.Helper()
-	if slices.Contains(b.Tools.Names(), "memory_search") {
-		mem, err := b.NewMemory()
-		if err != nil {
-			t.Fatal(err)
-		}
-		return mem
+	if b.Memory != nil && slices.Contains(b.Tools.Names(), "memory_search") {
+		return b.Memory // wired by the composition root, started by Run
 	}
 	mem, err := b.setupMemory(context.Background())
 	if err != nil {
@@ -110,6 +106,8 @@ func TestMemoryAcrossChannelsNotAcrossUsers(t *testing.T) {
 	// The indexer resumes what session 1 wrote (chunks and vectors).
 	ms := r.b.Store.(engine.MemoryStore)
 	deadline := time.Now().Add(20 * time.Second)
+	tick := time.NewTicker(10 * time.Millisecond)
+	defer tick.Stop()
 	for {
 		st, err := ms.MemoryStats(ctx, owner.ID)
 		if err == nil && st.DocumentsToIndex == 0 && st.Chunks > 0 && st.ChunksEmbedded == st.Chunks {
@@ -118,7 +116,7 @@ func TestMemoryAcrossChannelsNotAcrossUsers(t *testing.T) {
 		if time.Now().After(deadline) {
 			t.Fatalf("memory not indexed in time: %+v, %v", st, err)
 		}
-		time.Sleep(10 * time.Millisecond) // polling with a deadline
+		<-tick.C // polling with a deadline
 	}
 
 	before := llm.Count()
