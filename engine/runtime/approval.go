@@ -56,7 +56,8 @@ func (a *Approvals) RequestApproval(ctx context.Context, req engine.ApprovalRequ
 	if err != nil {
 		return engine.ApprovalNo, err
 	}
-	to.ReplyTo = ""
+	// The key leaves out ReplyTo; the question still answers the message
+	// being handled, so synchronous channels (the webhook) show it.
 	key := to.Key()
 	p := &pendingApproval{req: req, answer: make(chan engine.ApprovalDecision, 1)}
 	a.mu.Lock()
