@@ -62,7 +62,7 @@ func (s *Store) ReplaceChunks(ctx context.Context, userID, path string, version 
 		if _, err := s.w.mem.setIndexed.ExecContext(ctx, version, id); err != nil {
 			return err
 		}
-		return s.w.mem.bumpUserGen.QueryRowContext(ctx, userID).Scan(&gen)
+		return s.w.mem.bumpUserGen.QueryRowContext(ctx, userID, len(chunks)-len(removed)).Scan(&gen)
 	}, func() { s.vec.apply(userID, gen, removed, added) })
 	if err != nil {
 		return fmt.Errorf("sqlite: replace chunks of %q of %q: %w", path, userID, err)
@@ -126,7 +126,7 @@ func (s *Store) SetEmbeddings(ctx context.Context, userID string, embs []engine.
 				set[e.ChunkID] = e.Vector
 			}
 		}
-		return s.w.mem.bumpUserGen.QueryRowContext(ctx, userID).Scan(&gen)
+		return s.w.mem.bumpUserGen.QueryRowContext(ctx, userID, 0).Scan(&gen)
 	}, func() { s.vec.apply(userID, gen, nil, set) })
 	if err != nil {
 		return fmt.Errorf("sqlite: set embeddings of %q: %w", userID, err)

@@ -141,7 +141,7 @@ func (s *Store) DeleteDocument(ctx context.Context, userID, path string) error {
 		if _, err := s.w.mem.deleteDoc.ExecContext(ctx, id); err != nil {
 			return err
 		}
-		return s.w.mem.bumpUserGen.QueryRowContext(ctx, userID).Scan(&gen)
+		return s.w.mem.bumpUserGen.QueryRowContext(ctx, userID, -len(removed)).Scan(&gen)
 	}, func() { s.vec.apply(userID, gen, removed, nil) })
 	if err != nil {
 		return fmt.Errorf("sqlite: delete document %q of %q: %w", path, userID, err)

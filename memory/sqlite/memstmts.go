@@ -40,8 +40,8 @@ func (m *memWriteStmts) defs() []stmtDef {
 		{&m.setIndexed, `UPDATE documents SET indexed_version = ? WHERE id = ?`},
 		{&m.setEmbedding, `UPDATE chunks SET embedding = ? WHERE id = ? AND user_id = ?`},
 		{&m.clearEmbeddings, `UPDATE chunks SET embedding = NULL WHERE embedding IS NOT NULL`},
-		{&m.bumpUserGen, `INSERT INTO vector_generations (user_id, generation) VALUES (?, 1)
-			ON CONFLICT (user_id) DO UPDATE SET generation = generation + 1
+		{&m.bumpUserGen, `INSERT INTO vector_generations (user_id, generation, chunks) VALUES (?1, 1, ?2)
+			ON CONFLICT (user_id) DO UPDATE SET generation = generation + 1, chunks = chunks + ?2
 			RETURNING generation`},
 		{&m.getSpace, `SELECT model, dims, generation FROM embedding_space WHERE id = 1`},
 		{&m.setSpace, `UPDATE embedding_space SET model = ?, dims = ?, generation = generation + 1
@@ -58,6 +58,7 @@ type memReadStmts struct {
 	loadVectors, chunksByID, idsUnder, fts, ftsUnder        *sql.Stmt
 	ftsTop, ftsNewest, chunkRows                            *sql.Stmt
 	statsUser, statsAll, getCache, termDocs, idRange        *sql.Stmt
+	userChunks                                              *sql.Stmt
 }
 
 // pathPrefix matches d.path against the prefix parameter ?N byte-wise
@@ -130,8 +131,14 @@ func (m *memReadStmts) defs() []stmtDef {
 			(SELECT COUNT(*) FROM chunks),
 			(SELECT COUNT(*) FROM chunks WHERE embedding IS NOT NULL),
 			(SELECT COALESCE(SUM(size), 0) FROM documents)`},
-		{&m.idRange, `SELECT COALESCE(MIN(id), 0), COALESCE(MAX(id), 0) FROM chunks WHERE user_id = ?`},
-		{&m.termDocs, `SELECT term, doc FROM chunks_fts_vocab WHERE term IN (SELECT value FROM json_each(?))`},
+		// Two seeks (one MIN and one MAX in one SELECT would scan).
+		{&m.idRange, `SELECT
+			COALESCE((SELECT id FROM chunks INDEXED BY chunks_user WHERE user_id = ?1 ORDER BY id LIMIT 1), 0),
+			COALESCE((SELECT id FROM chunks INDEXED BY chunks_user WHERE user_id = ?1 ORDER BY id DESC LIMIT 1), 0)`},
+		{&m.userChunks, `SELECT COALESCE((SELECT chunks FROM vector_generations WHERE user_id = ?), 0)`},
+		// Matches of one word, counted up to ?2 (a bounded read of its
+		// posting list, where fts5vocab would read all of it).
+		{&m.termDocs, `SELECT count(*) FROM (SELECT rowid FROM chunks_fts WHERE chunks_fts MATCH ?1 LIMIT ?2)`},
 		{&m.getCache, `SELECT hash, vector FROM embedding_cache
 			WHERE model = ?1 AND dims = ?2 AND hash IN (SELECT value FROM json_each(?3))`},
 	}

@@ -165,40 +165,29 @@ func (s *Store) FullTextSearch(ctx context.Context, userID, query string, opts e
 // dropCommon leaves out the words that most of the user's chunks contain,
 // as long as a rarer word remains. It returns the words kept, the user's
 // chunk count, an upper bound of the chunks the kept words match, and
-// whether every word is common.
-// Document frequencies come from the FTS index (chunks_fts_vocab, over
-// all users); the user's chunk count is the frequency of the user's owner
-// token.
+// whether every word is common. Each word's matches are counted in the
+// whole index (every user's: that is what a query reads) up to the
+// threshold, so a common word costs a bounded read.
 func (s *Store) dropCommon(ctx context.Context, userID string, words []string) (kept []string, total, matches int64, allCommon bool, err error) {
-	owner := strings.ToLower(ftsOwner(userID))
-	terms, err := json.Marshal(append([]string{owner}, words...))
+	rctx, err := s.readCtx(ctx)
 	if err != nil {
 		return nil, 0, 0, false, err
 	}
-	type df struct {
-		term string
-		doc  int64
-	}
-	dfs, err := queryAll(ctx, s, s.r.mem.termDocs, func(r scanner) (df, error) {
-		var d df
-		return d, r.Scan(&d.term, &d.doc)
-	}, string(terms))
-	if err != nil {
+	if err := s.r.mem.userChunks.QueryRowContext(rctx, userID).Scan(&total); err != nil {
 		return nil, 0, 0, false, err
 	}
-	docs := map[string]int64{}
-	for _, d := range dfs {
-		docs[d.term] = d.doc
-	}
-	total = docs[owner]
 	if total < commonMinChunks {
 		return words, total, 0, false, nil
 	}
 	limit := max(int64(commonShare*float64(total)), commonFloor)
 	for _, w := range words {
-		if docs[w] <= limit {
+		var n int64
+		if err := s.r.mem.termDocs.QueryRowContext(rctx, ftsWords([]string{w}), limit+1).Scan(&n); err != nil {
+			return nil, 0, 0, false, err
+		}
+		if n <= limit {
 			kept = append(kept, w)
-			matches += docs[w]
+			matches += n
 		}
 	}
 	if len(kept) == 0 {
@@ -227,7 +216,7 @@ func (s *Store) recentFrom(ctx context.Context, userID string, n, total int64) (
 
 // topFactor is how many candidates of every user ftsTop ranks per hit
 // asked for.
-const topFactor = 4
+const topFactor = 2
 
 // ftsTop ranks the matches of all users, best topFactor*limit, and keeps
 // the user's. The result is exact (the user's best limit matches, in

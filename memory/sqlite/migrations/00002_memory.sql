@@ -61,9 +61,6 @@ CREATE VIRTUAL TABLE chunks_fts USING fts5 (
 -- rank is BM25 with the owner column ignored and the heading weighing
 -- twice the text; "ORDER BY rank LIMIT n" lets FTS5 keep only the best n.
 INSERT INTO chunks_fts (chunks_fts, rank) VALUES ('rank', 'bm25(0.0, 2.0, 1.0)');
--- Document frequencies of the indexed terms: a search leaves out words
--- that most of a large workspace contains (see search.go).
-CREATE VIRTUAL TABLE chunks_fts_vocab USING fts5vocab (chunks_fts, 'row');
 
 -- The full-text index follows the chunks table (chunks never change text;
 -- foreign-key cascades fire these triggers too).
@@ -90,10 +87,13 @@ CREATE TABLE embedding_space (
 ) STRICT;
 INSERT INTO embedding_space (id) VALUES (1);
 
--- Per-user generation of vectors (see embedding_space.generation).
+-- Per-user generation of vectors (see embedding_space.generation) and
+-- the number of the user's chunks (full-text search sizes its queries by
+-- it; counting the rows would scan them).
 CREATE TABLE vector_generations (
     user_id    TEXT PRIMARY KEY,
-    generation INTEGER NOT NULL
+    generation INTEGER NOT NULL,
+    chunks     INTEGER NOT NULL DEFAULT 0
 ) STRICT, WITHOUT ROWID;
 
 CREATE TABLE embedding_cache (
@@ -111,7 +111,6 @@ DROP TABLE vector_generations;
 DROP TABLE embedding_space;
 DROP TRIGGER chunks_fts_delete;
 DROP TRIGGER chunks_fts_insert;
-DROP TABLE chunks_fts_vocab;
 DROP TABLE chunks_fts;
 DROP TABLE chunks;
 DROP TABLE document_versions;
