@@ -4,7 +4,9 @@ import (
 	"context"
 	"errors"
 	"fmt"
+	"log/slog"
 	"strings"
+	"time"
 	"unicode/utf8"
 
 	"github.com/hearthbot/hearth/adapters/repl"
@@ -26,15 +28,19 @@ var ErrNoMemory = errors.New("memory not available")
 // started (mem.Start). The CLI and the doctor use it directly; a running
 // bot gets its own from setupMemory.
 func (b *Bot) NewMemory() (*memory.Memory, error) {
-	ms, ok := b.Store.(engine.MemoryStore)
+	return newMemory(b.cfg, b.Store, b.log, b.o.Now)
+}
+
+func newMemory(cfg *config.Config, st engine.Store, log *slog.Logger, now func() time.Time) (*memory.Memory, error) {
+	ms, ok := st.(engine.MemoryStore)
 	if !ok {
-		return nil, fmt.Errorf("%w: the store (%T) keeps no workspace", ErrNoMemory, b.Store)
+		return nil, fmt.Errorf("%w: the store (%T) keeps no workspace", ErrNoMemory, st)
 	}
-	emb, err := newEmbedder(b.cfg, b)
+	emb, err := newEmbedder(cfg, log)
 	if err != nil {
 		return nil, err
 	}
-	o := memory.Options{Store: ms, Users: b.Store, RRFK: b.cfg.Memory.RRFK, Logger: b.log, Now: b.o.Now}
+	o := memory.Options{Store: ms, Users: st, RRFK: cfg.Memory.RRFK, Logger: log, Now: now}
 	if emb != nil {
 		o.Embedder = emb
 	}
@@ -73,11 +79,11 @@ func (b *Bot) setupMemory(ctx context.Context) (*memory.Memory, error) {
 //     model list by the indexer; until then, and if it offers none, search
 //     is full-text only and hearth doctor says so);
 //   - otherwise none.
-func newEmbedder(cfg *config.Config, b *Bot) (*embed.Client, error) {
+func newEmbedder(cfg *config.Config, log *slog.Logger) (*embed.Client, error) {
 	e := cfg.Embeddings
 	openAICompatible := cfg.LLM.Provider == "" || cfg.LLM.Provider == "openai"
 	o := embed.Options{BaseURL: e.BaseURL, APIKey: e.APIKey, Model: e.Model, Dimensions: e.Dimensions,
-		HTTPClient: provider.NewHTTPClient(), Logger: b.log}
+		HTTPClient: provider.NewHTTPClient(), Logger: log}
 	switch {
 	case e.Model != "" && e.BaseURL == "" && cfg.LLM.BaseURL != "" && openAICompatible:
 		o.BaseURL = cfg.LLM.BaseURL
@@ -195,14 +201,23 @@ func memoryChecks(ctx context.Context, mem *memory.Memory, users []engine.User) 
 // store (ModeAdmin is enough). It asks the embedding provider for its
 // model when needed and writes nothing.
 func (b *Bot) MemoryDoctor(ctx context.Context) []Check {
-	mem, err := b.NewMemory()
+	return doctorMemory(ctx, b.cfg, b.Store, b.log)
+}
+
+// doctorMemory is MemoryDoctor on any store (Doctor calls it with the
+// store it opened).
+func doctorMemory(ctx context.Context, cfg *config.Config, st engine.Store, log *slog.Logger) []Check {
+	if log == nil {
+		log = slog.New(slog.DiscardHandler)
+	}
+	mem, err := newMemory(cfg, st, log, time.Now)
 	if errors.Is(err, ErrNoMemory) {
 		return []Check{{Name: "memory", Severity: Warn, Detail: err.Error(), Fix: "use the embedded store or PostgreSQL"}}
 	}
 	if err != nil {
 		return []Check{{Name: "memory", Severity: Fail, Detail: err.Error(), Fix: "check the embeddings.* keys"}}
 	}
-	users, err := b.Store.ListUsers(ctx)
+	users, err := st.ListUsers(ctx)
 	if err != nil {
 		return []Check{{Name: "memory", Severity: Fail, Detail: err.Error()}}
 	}
