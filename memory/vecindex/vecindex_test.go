@@ -204,11 +204,10 @@ func BenchmarkSearch100k(b *testing.B) {
 	vs := corpus(100000, 384, 1)
 	x := build(b, vs, 0)
 	qs := near(vs, 64, 2)
-	b.ReportMetric(float64(x.Bytes())/(1<<20), "MiB")
-	b.ResetTimer()
 	for i := 0; b.Loop(); i++ {
 		if _, err := x.Search(qs[i%len(qs)], 64, nil); err != nil {
 			b.Fatal(err)
 		}
 	}
+	b.ReportMetric(float64(x.Bytes())/(1<<20), "MiB")
 }
