@@ -163,12 +163,14 @@ func TestMemoryAcrossChannelsNotAcrossUsers(t *testing.T) {
 	if err != nil || len(res.Hits) == 0 || res.Hits[0].Chunk.Path != "USER.md" || !res.Vector {
 		t.Errorf("owner's search = %+v, %v", res, err)
 	}
-	// Once the composition root wires the prompt sources, the owner's
-	// system prompt carries the identity files and the recalled fact.
-	if sys := ownerReqs[0].System; strings.Contains(sys, "# Your memory workspace") {
-		if !strings.Contains(sys, "Sister: Ana") {
-			t.Errorf("the owner's system prompt lacks the fact:\n%s", sys)
-		}
+	// The composition root wires the prompt sources: the owner's system
+	// prompt carries the identity files, USER.md with the fact among them;
+	// carol's carries her own (seeded) files and nothing of the owner's.
+	if sys := ownerReqs[0].System; !strings.Contains(sys, "# Your memory workspace") || !strings.Contains(sys, "- Sister: Ana") {
+		t.Errorf("the owner's system prompt lacks the identity files or the fact:\n%s", sys)
+	}
+	if sys := carolReqs[0].System; !strings.Contains(sys, "## USER.md") {
+		t.Errorf("carol's system prompt lacks her own identity files:\n%s", sys)
 	}
 }
 
