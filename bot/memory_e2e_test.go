@@ -103,14 +103,19 @@ func TestMemoryAcrossChannelsNotAcrossUsers(t *testing.T) {
 	if err := r.b.Store.LinkIdentity(ctx, engine.Identity{Channel: "webhook", PlatformID: "owner-phone", UserID: owner.ID}); err != nil {
 		t.Fatal(err)
 	}
-	// The indexer resumes what session 1 wrote (chunks and vectors).
+	// A note outside the identity files, for recall.
+	if _, err := mem.Write(ctx, owner.ID, "notes/family.md", "# Family\nMy sister's name day is 26 July.\n"); err != nil {
+		t.Fatal(err)
+	}
+	// The indexer resumes what session 1 wrote (chunks and vectors) and
+	// indexes the note.
 	ms := r.b.Store.(engine.MemoryStore)
 	deadline := time.Now().Add(20 * time.Second)
 	tick := time.NewTicker(10 * time.Millisecond)
 	defer tick.Stop()
 	for {
 		st, err := ms.MemoryStats(ctx, owner.ID)
-		if err == nil && st.DocumentsToIndex == 0 && st.Chunks > 0 && st.ChunksEmbedded == st.Chunks {
+		if err == nil && st.DocumentsToIndex == 0 && st.Chunks > 1 && st.ChunksEmbedded == st.Chunks {
 			break
 		}
 		if time.Now().After(deadline) {
@@ -159,9 +164,12 @@ func TestMemoryAcrossChannelsNotAcrossUsers(t *testing.T) {
 			t.Errorf("carol's recall of %q = %q, %v", q, got, err)
 		}
 	}
-	res, err := mem.Search(ctx, owner.ID, "sister", memory.SearchOptions{})
-	if err != nil || len(res.Hits) == 0 || res.Hits[0].Chunk.Path != "USER.md" || !res.Vector {
-		t.Errorf("owner's search = %+v, %v", res, err)
+	res, err := mem.Search(ctx, owner.ID, "sister", memory.SearchOptions{Limit: 2})
+	if err != nil || len(res.Hits) != 2 || !res.Vector {
+		t.Fatalf("owner's search = %+v, %v", res, err)
+	}
+	if got := []string{res.Hits[0].Chunk.Path, res.Hits[1].Chunk.Path}; !slices.Contains(got, "USER.md") || !slices.Contains(got, "notes/family.md") {
+		t.Errorf("owner's search for sister: %v, want USER.md and notes/family.md", got)
 	}
 	// The composition root wires the prompt sources: the owner's system
 	// prompt carries the identity files, USER.md with the fact among them;
@@ -169,8 +177,13 @@ func TestMemoryAcrossChannelsNotAcrossUsers(t *testing.T) {
 	if sys := ownerReqs[0].System; !strings.Contains(sys, "# Your memory workspace") || !strings.Contains(sys, "- Sister: Ana") {
 		t.Errorf("the owner's system prompt lacks the identity files or the fact:\n%s", sys)
 	}
-	if sys := carolReqs[0].System; !strings.Contains(sys, "## USER.md") {
-		t.Errorf("carol's system prompt lacks her own identity files:\n%s", sys)
+	if sys := carolReqs[0].System; !strings.Contains(sys, "## USER.md") || strings.Contains(sys, "name day") {
+		t.Errorf("carol's system prompt lacks her own identity files or has the owner's note:\n%s", sys)
+	}
+	// Recall put the matching note into the owner's prompt.
+	if sys := ownerReqs[0].System; !strings.Contains(sys, "# Recalled from memory") || !strings.Contains(sys, "[notes/family.md § Family]") ||
+		!strings.Contains(sys, "name day is 26 July") {
+		t.Errorf("the owner's system prompt lacks the recalled note:\n%s", sys)
 	}
 }
 
