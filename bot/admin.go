@@ -141,3 +141,8 @@ func (a *admin) Routines(ctx context.Context) ([]repl.RoutineInfo, error) {
 func (a *admin) Heartbeat(ctx context.Context, action string) (string, error) {
 	return scheduleAdmin{a.b, a.b.sched}.Heartbeat(ctx, action)
 }
+
+// SearchMemory searches the owner's memory (/memory search).
+func (a *admin) SearchMemory(ctx context.Context, query string) ([]repl.MemoryHit, error) {
+	return a.b.searchMemoryHits(ctx, a.b.Memory, query)
+}

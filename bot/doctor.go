@@ -91,6 +91,7 @@ func Doctor(ctx context.Context, cfg *config.Config, o DoctorOptions) []Check {
 			add(Check{Name: "store", Severity: OK, Detail: storeName(cfg)})
 			add(keyCheck)
 			add(checkSecrets(ctx, st, key, haveKey))
+			out = append(out, doctorMemory(ctx, cfg, st, o.Logger)...)
 		}
 		_ = st.Close()
 	}
