@@ -2,6 +2,8 @@ package engine
 
 import (
 	"context"
+	"errors"
+	"fmt"
 	"time"
 )
 
@@ -273,4 +275,57 @@ type JobStore interface {
 	// a real channel (never a scheduler job, never a group: heartbeat alerts
 	// are private); ErrNotFound when there is none.
 	LastInbound(ctx context.Context, userID string) (StoredInbound, error)
+}
+
+// Validate reports what a store must refuse, naming the field: missing
+// ids or name, a schedule without its value, unknown session, delivery,
+// missed-run or status values.
+func (r Routine) Validate() error {
+	switch {
+	case r.ID == "":
+		return errors.New("id is empty")
+	case r.UserID == "":
+		return errors.New("user id is empty")
+	case r.Name == "":
+		return errors.New("name is empty")
+	}
+	switch r.Schedule.Kind {
+	case ScheduleCron:
+		if r.Schedule.Cron == "" {
+			return errors.New("a cron schedule needs an expression")
+		}
+	case ScheduleEvery:
+		if r.Schedule.Every <= 0 {
+			return fmt.Errorf("an every schedule needs a positive interval, got %s", r.Schedule.Every)
+		}
+	case ScheduleOnce:
+		if r.Schedule.At.IsZero() {
+			return errors.New("a once schedule needs a time")
+		}
+	default:
+		return fmt.Errorf("unknown schedule kind %q", r.Schedule.Kind)
+	}
+	if r.Session != SessionOwn && r.Session != SessionMain {
+		return fmt.Errorf("unknown session %q (own or main)", r.Session)
+	}
+	if r.Deliver != DeliverOrigin && r.Deliver != DeliverLast && r.Deliver != DeliverNone {
+		return fmt.Errorf("unknown delivery %q (origin, last or none)", r.Deliver)
+	}
+	if r.Missed != MissedRunOnce && r.Missed != MissedSkip {
+		return fmt.Errorf("unknown missed-run policy %q (run_once or skip)", r.Missed)
+	}
+	return r.RoutineState.Validate()
+}
+
+// Validate reports a run state a store must refuse.
+func (st RoutineState) Validate() error {
+	switch st.Status {
+	case RoutineActive, RoutinePaused, RoutineDone:
+	default:
+		return fmt.Errorf("unknown status %q (active, paused or done)", st.Status)
+	}
+	if st.Failures < 0 {
+		return fmt.Errorf("negative failure count %d", st.Failures)
+	}
+	return nil
 }

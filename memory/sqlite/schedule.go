@@ -27,63 +27,12 @@ const (
 		input_tokens, output_tokens, delivered, suppressed, target_channel, target_conversation, target_thread`
 )
 
-// validateRoutine checks what the table's constraints would reject, with
-// errors that name the field.
-func validateRoutine(r engine.Routine) error {
-	switch {
-	case r.ID == "":
-		return errors.New("id is empty")
-	case r.UserID == "":
-		return errors.New("user id is empty")
-	case r.Name == "":
-		return errors.New("name is empty")
-	}
-	switch r.Schedule.Kind {
-	case engine.ScheduleCron:
-		if r.Schedule.Cron == "" {
-			return errors.New("a cron schedule needs an expression")
-		}
-	case engine.ScheduleEvery:
-		if r.Schedule.Every <= 0 {
-			return fmt.Errorf("an every schedule needs a positive interval, got %s", r.Schedule.Every)
-		}
-	case engine.ScheduleOnce:
-		if r.Schedule.At.IsZero() {
-			return errors.New("a once schedule needs a time")
-		}
-	default:
-		return fmt.Errorf("unknown schedule kind %q", r.Schedule.Kind)
-	}
-	if r.Session != engine.SessionOwn && r.Session != engine.SessionMain {
-		return fmt.Errorf("unknown session %q (own or main)", r.Session)
-	}
-	if r.Deliver != engine.DeliverOrigin && r.Deliver != engine.DeliverLast && r.Deliver != engine.DeliverNone {
-		return fmt.Errorf("unknown delivery %q (origin, last or none)", r.Deliver)
-	}
-	if r.Missed != engine.MissedRunOnce && r.Missed != engine.MissedSkip {
-		return fmt.Errorf("unknown missed-run policy %q (run_once or skip)", r.Missed)
-	}
-	return validateRoutineState(r.RoutineState)
-}
-
-func validateRoutineState(st engine.RoutineState) error {
-	switch st.Status {
-	case engine.RoutineActive, engine.RoutinePaused, engine.RoutineDone:
-	default:
-		return fmt.Errorf("unknown status %q (active, paused or done)", st.Status)
-	}
-	if st.Failures < 0 {
-		return fmt.Errorf("negative failure count %d", st.Failures)
-	}
-	return nil
-}
-
 // CreateRoutine stores a new routine; see engine.RoutineStore.
 func (s *Store) CreateRoutine(ctx context.Context, r engine.Routine) error {
 	if r.Status == "" {
 		r.Status = engine.RoutineActive
 	}
-	if err := validateRoutine(r); err != nil {
+	if err := r.Validate(); err != nil {
 		return fmt.Errorf("sqlite: create routine %q: %w", r.ID, err)
 	}
 	created := s.stamp(r.CreatedAt)
@@ -144,7 +93,7 @@ func (s *Store) UpdateRoutine(ctx context.Context, r engine.Routine) error {
 	if r.Status == "" {
 		r.Status = engine.RoutineActive // not written; only to pass validation
 	}
-	if err := validateRoutine(r); err != nil {
+	if err := r.Validate(); err != nil {
 		return fmt.Errorf("sqlite: update routine %q: %w", r.ID, err)
 	}
 	sc := r.Schedule
@@ -157,7 +106,7 @@ func (s *Store) UpdateRoutine(ctx context.Context, r engine.Routine) error {
 
 // UpdateRoutineState saves the run state of a routine.
 func (s *Store) UpdateRoutineState(ctx context.Context, id string, st engine.RoutineState) error {
-	if err := validateRoutineState(st); err != nil {
+	if err := st.Validate(); err != nil {
 		return fmt.Errorf("sqlite: update routine state %q: %w", id, err)
 	}
 	return s.changeRoutine(ctx, "update routine state", id, `UPDATE routines SET status = ?, status_reason = ?,
