@@ -20,6 +20,12 @@
 //   - Recent: a bounded set of recently seen ids, to skip redeliveries.
 //   - AttachmentStore, ExtractText: storing received files and reading the
 //     text of text-like ones.
+//   - HTTPServer: listening, serving with bounded timeouts, a graceful drain
+//     and health, for channels served over HTTP (webhook, OpenAI API).
+//   - Waiters: requests waiting for the engine's reply, correlated by the
+//     inbound message id, shared by retries and released on disconnect.
+//   - IsLoopbackHost, CheckJSONContentType, WriteJSON, FillDefault,
+//     FillDurations: small helpers of HTTP channels and their options.
 //
 // Time comes from an injected Clock everywhere, so tests drive it with the
 // fake clock in package kittest and never sleep.
