@@ -128,8 +128,15 @@ func TestInteractiveStreamShowsPartialLineInPrompt(t *testing.T) {
 	if err := r.Stream(ctx, engine.Outbound{Kind: engine.KindDelta, To: in.ReplyAddress(), Text: "line one\nhalf", Delta: "line one\nhalf"}); err != nil {
 		t.Fatal(err)
 	}
-	if got := out.String(); !strings.Contains(got, "line one\r\n") || !strings.Contains(got, "half"+streamCursor) {
-		t.Fatalf("streamed output %q: want the full line written and the partial one in the prompt", got)
+	// The terminal redraws its prompt line on its own goroutine: poll.
+	deadline := time.Now().Add(10 * time.Second)
+	tick := time.NewTicker(5 * time.Millisecond)
+	defer tick.Stop()
+	for got := out.String(); !strings.Contains(got, "line one\r\n") || !strings.Contains(got, "half"+streamCursor); got = out.String() {
+		if time.Now().After(deadline) {
+			t.Fatalf("streamed output %q: want the full line written and the partial one in the prompt", got)
+		}
+		<-tick.C
 	}
 	if _, err := r.Send(ctx, engine.Outbound{Kind: engine.KindReply, To: in.ReplyAddress(), Text: "line one\nhalf done", Final: true}); err != nil {
 		t.Fatal(err)
