@@ -3,6 +3,7 @@ package engine
 import (
 	"context"
 	"errors"
+	"fmt"
 	"time"
 )
 
@@ -179,4 +180,35 @@ type AuditStore interface {
 	RecordAudit(ctx context.Context, e AuditEntry) (int64, error)
 	// ListAudit returns matching entries, newest first.
 	ListAudit(ctx context.Context, f AuditFilter) ([]AuditEntry, error)
+}
+
+// Valid reports whether s is one of the inbox statuses.
+func (s InboxStatus) Valid() bool {
+	switch s {
+	case InboxPending, InboxDone, InboxFailed, InboxHeld:
+		return true
+	}
+	return false
+}
+
+// Prepare checks a message a store is about to save and fills what every
+// store fills alike: an empty status is pending, and empty attachments and
+// meta become nil. The error names what is missing or wrong.
+func (m *StoredInbound) Prepare() error {
+	in := &m.Inbound
+	switch {
+	case in.Channel == "" || in.MessageID == "":
+		return fmt.Errorf("channel and message id are required, got %q/%q", in.Channel, in.MessageID)
+	case m.Status == "":
+		m.Status = InboxPending
+	case !m.Status.Valid():
+		return fmt.Errorf("%s/%s: invalid status %q", in.Channel, in.MessageID, m.Status)
+	}
+	if len(in.Attachments) == 0 {
+		in.Attachments = nil
+	}
+	if len(in.Meta) == 0 {
+		in.Meta = nil
+	}
+	return nil
 }

@@ -15,14 +15,6 @@ import (
 const inboxCols = `id, channel, message_id, conversation, thread, sender_id, sender_name, direct, mentioned,
 	text, attachments, meta, received_at, COALESCE(user_id, ''), COALESCE(session_id, ''), status, created_at`
 
-func validInboxStatus(st engine.InboxStatus) bool {
-	switch st {
-	case engine.InboxPending, engine.InboxDone, engine.InboxFailed, engine.InboxHeld:
-		return true
-	}
-	return false
-}
-
 // jsonArg is a JSON parameter: the encoded value, or NULL.
 func jsonArg(b []byte) any {
 	if b == nil {
@@ -37,23 +29,10 @@ func jsonArg(b []byte) any {
 // and returns the earlier record and false. Of concurrent saves of one
 // message, from any number of processes, exactly one inserts.
 func (s *Store) SaveInbound(ctx context.Context, m engine.StoredInbound) (engine.StoredInbound, bool, error) {
+	if err := m.Prepare(); err != nil {
+		return engine.StoredInbound{}, false, fmt.Errorf("postgres: save inbound: %w", err)
+	}
 	in := &m.Inbound
-	switch {
-	case in.Channel == "" || in.MessageID == "":
-		return engine.StoredInbound{}, false, fmt.Errorf(
-			"postgres: save inbound: channel and message id are required, got %q/%q", in.Channel, in.MessageID)
-	case m.Status == "":
-		m.Status = engine.InboxPending
-	case !validInboxStatus(m.Status):
-		return engine.StoredInbound{}, false, fmt.Errorf("postgres: save inbound %s/%s: invalid status %q",
-			in.Channel, in.MessageID, m.Status)
-	}
-	if len(in.Attachments) == 0 {
-		in.Attachments = nil
-	}
-	if len(in.Meta) == 0 {
-		in.Meta = nil
-	}
 	att, err := jsonOrNull(in.Attachments, in.Attachments == nil)
 	if err != nil {
 		return engine.StoredInbound{}, false, fmt.Errorf("postgres: save inbound: attachments: %w", err)
@@ -286,7 +265,7 @@ func readTurnResults(br pgx.BatchResults, entries, outbound int) ([]int64, error
 }
 
 func validateTurn(rec engine.TurnRecord, status engine.InboxStatus) error {
-	if !validInboxStatus(status) {
+	if !status.Valid() {
 		return fmt.Errorf("invalid status %q", status)
 	}
 	if rec.Usage.InputTokens < 0 || rec.Usage.OutputTokens < 0 {

@@ -10,36 +10,15 @@ import (
 	"github.com/hearthbot/hearth/engine"
 )
 
-func validInboxStatus(st engine.InboxStatus) bool {
-	switch st {
-	case engine.InboxPending, engine.InboxDone, engine.InboxFailed, engine.InboxHeld:
-		return true
-	}
-	return false
-}
-
 // SaveInbound stores an accepted message and returns it with its ID (and
 // CreatedAt, the store's clock when zero; Status, pending when empty).
 // When the channel and message id were stored before it stores nothing
 // and returns the earlier record and false.
 func (s *Store) SaveInbound(ctx context.Context, m engine.StoredInbound) (engine.StoredInbound, bool, error) {
+	if err := m.Prepare(); err != nil {
+		return engine.StoredInbound{}, false, fmt.Errorf("sqlite: save inbound: %w", err)
+	}
 	in := &m.Inbound
-	switch {
-	case in.Channel == "" || in.MessageID == "":
-		return engine.StoredInbound{}, false, fmt.Errorf(
-			"sqlite: save inbound: channel and message id are required, got %q/%q", in.Channel, in.MessageID)
-	case m.Status == "":
-		m.Status = engine.InboxPending
-	case !validInboxStatus(m.Status):
-		return engine.StoredInbound{}, false, fmt.Errorf("sqlite: save inbound %s/%s: invalid status %q",
-			in.Channel, in.MessageID, m.Status)
-	}
-	if len(in.Attachments) == 0 {
-		in.Attachments = nil
-	}
-	if len(in.Meta) == 0 {
-		in.Meta = nil
-	}
 	att, err := jsonOrNull(in.Attachments, in.Attachments == nil)
 	if err != nil {
 		return engine.StoredInbound{}, false, fmt.Errorf("sqlite: save inbound: attachments: %w", err)
@@ -208,7 +187,7 @@ func (s *Store) finishInbound(ctx context.Context, rec *engine.TurnRecord, statu
 }
 
 func validateTurn(rec engine.TurnRecord, status engine.InboxStatus) error {
-	if !validInboxStatus(status) {
+	if !status.Valid() {
 		return fmt.Errorf("invalid status %q", status)
 	}
 	if rec.Usage.InputTokens < 0 || rec.Usage.OutputTokens < 0 {
