@@ -150,10 +150,6 @@ type Result struct {
 	Model      string
 }
 
-// ErrIterationLimit is returned inside Result text paths; the turn still
-// ends with a reply telling the user.
-var errIterationLimit = errors.New("iteration limit reached")
-
 // Run executes one turn.
 func (a *Agent) Run(ctx context.Context, t Turn) (Result, error) {
 	res := Result{}
@@ -228,7 +224,7 @@ func (a *Agent) Run(ctx context.Context, t Turn) (Result, error) {
 	}
 	res.Reply = fmt.Sprintf("I stopped after %d steps without finishing this request (the per-message step limit). Tell me to continue, or narrow the request.", a.o.MaxIterations)
 	res.Messages = append(res.Messages, engine.ChatMessage{Role: engine.RoleAssistant, Content: res.Reply})
-	a.o.Logger.Warn("turn hit the iteration limit", "session", t.Session.ID, "err", errIterationLimit)
+	a.o.Logger.Warn("turn hit the iteration limit", "session", t.Session.ID, "max_iterations", a.o.MaxIterations)
 	return res, nil
 }
 

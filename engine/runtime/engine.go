@@ -150,17 +150,6 @@ func (e *Engine) AddChannel(ch engine.Channel) error {
 	return nil
 }
 
-// Channels lists the registered channels.
-func (e *Engine) Channels() []engine.Channel {
-	e.mu.Lock()
-	defer e.mu.Unlock()
-	out := make([]engine.Channel, 0, len(e.channels))
-	for _, ch := range e.channels {
-		out = append(out, ch)
-	}
-	return out
-}
-
 func (e *Engine) channel(name string) (engine.Channel, bool) {
 	e.mu.Lock()
 	defer e.mu.Unlock()
