@@ -9,7 +9,6 @@ import (
 	"fmt"
 	"io"
 	"log/slog"
-	"runtime/debug"
 	"sync"
 	"time"
 
@@ -318,13 +317,7 @@ func (b *Bot) Run(ctx context.Context, grace time.Duration) error {
 			exits <- exit{ch.Name(), ch.Run(chCtx, b.Engine)}
 		}()
 	}
-	// Give back the garbage of start-up (schema compilation, migrations,
-	// the safety layer's tables, built in the background) so an idle
-	// process stays small.
-	go func() {
-		safety.Warm()
-		debug.FreeOSMemory()
-	}()
+	go b.releaseMemory(chCtx)
 	var runErr error
 	remaining := len(b.channels)
 	for remaining > 0 && ctx.Err() == nil {

@@ -14,6 +14,7 @@ import (
 	"github.com/hearthbot/hearth/engine"
 	"github.com/hearthbot/hearth/engine/llm/provider"
 	"github.com/hearthbot/hearth/memory"
+	"github.com/hearthbot/hearth/memory/chunk"
 	"github.com/hearthbot/hearth/memory/embed"
 	memtools "github.com/hearthbot/hearth/memory/tools"
 )
@@ -40,11 +41,31 @@ func newMemory(cfg *config.Config, st engine.Store, log *slog.Logger, now func()
 	if err != nil {
 		return nil, err
 	}
-	o := memory.Options{Store: ms, Users: st, RRFK: cfg.Memory.RRFK, Logger: log, Now: now}
+	o := memoryOptions(cfg.Memory)
+	o.Store, o.Users, o.Logger, o.Now = ms, st, log, now
 	if emb != nil {
 		o.Embedder = emb
 	}
 	return memory.New(o)
+}
+
+// memoryOptions maps memory.* onto the memory service's options. Where
+// the configuration says "none" with 0, the service says it with a
+// negative value.
+func memoryOptions(c config.MemoryConfig) memory.Options {
+	o := memory.Options{RRFK: c.RRFK, Candidates: c.Candidates,
+		Chunk:            chunk.Options{Words: c.ChunkWords, Overlap: c.ChunkOverlap},
+		MaxDocumentBytes: c.MaxDocumentBytes, KeepVersions: c.KeepVersions,
+		FileChars: c.FileChars, TotalChars: c.TotalChars,
+		RecallTokens: c.RecallTokens, RecallHits: c.RecallHits,
+		RecencyHalfLife: c.RecencyHalfLife, RecencyWeight: c.RecencyWeight}
+	if c.RecallTokens == 0 {
+		o.RecallTokens = -1
+	}
+	if c.RecencyWeight == 0 {
+		o.RecencyWeight = -1
+	}
+	return o
 }
 
 // setupMemory builds the memory service, registers the memory tools in

@@ -143,6 +143,11 @@ type AgentConfig struct {
 	MailboxSize int `koanf:"mailbox_size"`
 	// IdleTimeout is how long an idle session actor lives. Default 10m.
 	IdleTimeout time.Duration `koanf:"idle_timeout"`
+	// IdleRelease: after this long with no message and no turn running,
+	// the process gives back memory it no longer uses (the heap's free
+	// pages and the binary's pages; they come back on use). 0: never.
+	// Default 30s.
+	IdleRelease time.Duration `koanf:"idle_release"`
 	// SystemPrompt is the assistant's persona, the start of every system
 	// prompt. Default DefaultSystemPrompt.
 	SystemPrompt string `koanf:"system_prompt"`
@@ -419,12 +424,44 @@ type EmbeddingsConfig struct {
 	Dimensions int `koanf:"dimensions"`
 }
 
-// MemoryConfig configures the memory search (consumed by the memory
-// issue).
+// MemoryConfig configures the users' workspaces, the identity files in
+// the prompt, recall and the memory search.
 type MemoryConfig struct {
 	// RRFK is the k constant of Reciprocal Rank Fusion of full-text and
 	// vector rankings. Default 60.
 	RRFK int `koanf:"rrf_k"`
+	// Candidates is how many hits of each search method enter the fusion.
+	// Default 40.
+	Candidates int `koanf:"candidates"`
+	// ChunkWords is the target size of an indexed chunk in words.
+	// Default 800.
+	ChunkWords int `koanf:"chunk_words"`
+	// ChunkOverlap is the share of a chunk that consecutive chunks of one
+	// long section have in common, from 0 to 0.5. Default 0.15.
+	ChunkOverlap float64 `koanf:"chunk_overlap"`
+	// MaxDocumentBytes bounds one workspace document. Default 1048576.
+	MaxDocumentBytes int `koanf:"max_document_bytes"`
+	// KeepVersions is how many overwritten versions of a document are
+	// kept; -1: all. Default 20.
+	KeepVersions int `koanf:"keep_versions"`
+	// FileChars caps each identity file in the system prompt, in
+	// characters; a cut is said in the prompt and by hearth doctor.
+	// Default 12000.
+	FileChars int `koanf:"file_chars"`
+	// TotalChars caps all identity files together. Default 32000.
+	TotalChars int `koanf:"total_chars"`
+	// RecallTokens is the budget of memory recalled into the prompt before
+	// each turn, in tokens of about four characters; 0: no recall.
+	// Default 800.
+	RecallTokens int `koanf:"recall_tokens" secret:"false"`
+	// RecallHits is the most chunks recalled. Default 6.
+	RecallHits int `koanf:"recall_hits"`
+	// RecencyHalfLife is the age at which a daily note's search score
+	// weighs half as much as today's (with recency_weight). Default 720h.
+	RecencyHalfLife time.Duration `koanf:"recency_half_life"`
+	// RecencyWeight is how much a daily note's age counts, from 0 (not at
+	// all) to 1. Default 0.5.
+	RecencyWeight float64 `koanf:"recency_weight"`
 }
 
 // SafetyConfig overrides the actions of the safety layer's rules; by
@@ -503,6 +540,7 @@ func Default() Config {
 			TurnTimeout:         5 * time.Minute,
 			MailboxSize:         64,
 			IdleTimeout:         10 * time.Minute,
+			IdleRelease:         30 * time.Second,
 			SystemPrompt:        DefaultSystemPrompt,
 			CompactionThreshold: 0.8,
 			KeepRecent:          10,
@@ -550,7 +588,9 @@ func Default() Config {
 				ReplyTimeout: 5 * time.Minute,
 			},
 		},
-		Memory:  MemoryConfig{RRFK: 60},
+		Memory: MemoryConfig{RRFK: 60, Candidates: 40, ChunkWords: 800, ChunkOverlap: 0.15,
+			MaxDocumentBytes: 1 << 20, KeepVersions: 20, FileChars: 12_000, TotalChars: 32_000,
+			RecallTokens: 800, RecallHits: 6, RecencyHalfLife: 720 * time.Hour, RecencyWeight: 0.5},
 		Safety:  SafetyConfig{Severity: map[string]string{}, Rules: map[string]string{}, Sources: map[string]map[string]string{}},
 		Sandbox: SandboxConfig{ReloadInterval: 2 * time.Second, SecretsRefresh: 30 * time.Second, MemoryMiB: 64, Timeout: 15 * time.Second},
 	}

@@ -187,7 +187,23 @@ func (c *Config) check() []Problem {
 
 	ch.httpURL("embeddings.base_url", c.Embeddings.BaseURL)
 	ch.atLeast("embeddings.dimensions", int64(c.Embeddings.Dimensions), 0)
-	ch.atLeast("memory.rrf_k", int64(c.Memory.RRFK), 1)
+	m := c.Memory
+	ch.atLeast("memory.rrf_k", int64(m.RRFK), 1)
+	ch.between("memory.candidates", int64(m.Candidates), 1, 1000)
+	ch.between("memory.chunk_words", int64(m.ChunkWords), 50, 4000)
+	if m.ChunkOverlap < 0 || m.ChunkOverlap > 0.5 {
+		ch.add("memory.chunk_overlap", "must be between 0 and 0.5, got %g", m.ChunkOverlap)
+	}
+	ch.between("memory.max_document_bytes", int64(m.MaxDocumentBytes), 1024, 64<<20)
+	ch.atLeast("memory.keep_versions", int64(m.KeepVersions), -1)
+	ch.atLeast("memory.file_chars", int64(m.FileChars), 100)
+	ch.atLeast("memory.total_chars", int64(m.TotalChars), int64(m.FileChars))
+	ch.atLeast("memory.recall_tokens", int64(m.RecallTokens), 0)
+	ch.between("memory.recall_hits", int64(m.RecallHits), 1, 50)
+	ch.positive("memory.recency_half_life", m.RecencyHalfLife)
+	if m.RecencyWeight < 0 || m.RecencyWeight > 1 {
+		ch.add("memory.recency_weight", "must be between 0 and 1, got %g", m.RecencyWeight)
+	}
 	return ch.problems
 }
 
@@ -225,6 +241,9 @@ func (c *Config) checkAgent(ch *checker) {
 	ch.positive("agent.turn_timeout", a.TurnTimeout)
 	ch.atLeast("agent.mailbox_size", int64(a.MailboxSize), 1)
 	ch.positive("agent.idle_timeout", a.IdleTimeout)
+	if a.IdleRelease < 0 {
+		ch.add("agent.idle_release", "must be 0 (never) or positive, got %s", a.IdleRelease)
+	}
 	if a.CompactionThreshold <= 0 || a.CompactionThreshold > 1 {
 		ch.add("agent.compaction_threshold", "must be above 0 and at most 1, got %v", a.CompactionThreshold)
 	}

@@ -41,6 +41,7 @@ func TestValidationRules(t *testing.T) {
 		{"turn_timeout", func(c *Config) { c.Agent.TurnTimeout = -time.Minute }, "agent.turn_timeout", ""},
 		{"mailbox_size", func(c *Config) { c.Agent.MailboxSize = 0 }, "agent.mailbox_size", "must be at least 1, got 0"},
 		{"idle_timeout", func(c *Config) { c.Agent.IdleTimeout = 0 }, "agent.idle_timeout", ""},
+		{"idle_release", func(c *Config) { c.Agent.IdleRelease = -time.Second }, "agent.idle_release", ""},
 		{"compaction_threshold 0", func(c *Config) { c.Agent.CompactionThreshold = 0 }, "agent.compaction_threshold", "must be above 0 and at most 1, got 0"},
 		{"compaction_threshold 1.5", func(c *Config) { c.Agent.CompactionThreshold = 1.5 }, "agent.compaction_threshold", "must be above 0 and at most 1, got 1.5"},
 		{"keep_recent", func(c *Config) { c.Agent.KeepRecent = -1 }, "agent.keep_recent", "must be at least 0, got -1"},
@@ -117,6 +118,11 @@ func TestValidationRules(t *testing.T) {
 		{"embeddings base_url", func(c *Config) { c.Embeddings.BaseURL = "nope" }, "embeddings.base_url", ""},
 		{"embeddings dimensions", func(c *Config) { c.Embeddings.Dimensions = -3 }, "embeddings.dimensions", "must be at least 0, got -3"},
 		{"rrf_k", func(c *Config) { c.Memory.RRFK = 0 }, "memory.rrf_k", "must be at least 1, got 0"},
+		{"chunk_overlap", func(c *Config) { c.Memory.ChunkOverlap = 0.6 }, "memory.chunk_overlap", "must be between 0 and 0.5, got 0.6"},
+		{"total below file cap", func(c *Config) { c.Memory.TotalChars = 500 }, "memory.total_chars", "must be at least 12000, got 500"},
+		{"recall_tokens", func(c *Config) { c.Memory.RecallTokens = -1 }, "memory.recall_tokens", "must be at least 0, got -1"},
+		{"recency_weight", func(c *Config) { c.Memory.RecencyWeight = 2 }, "memory.recency_weight", "must be between 0 and 1, got 2"},
+		{"keep_versions", func(c *Config) { c.Memory.KeepVersions = -2 }, "memory.keep_versions", "must be at least -1, got -2"},
 	}
 	for _, tt := range tests {
 		t.Run(tt.name, func(t *testing.T) {

@@ -10,6 +10,7 @@ import (
 	"os/exec"
 	"strconv"
 	"strings"
+	"sync"
 	"sync/atomic"
 	"syscall"
 	"testing"
@@ -171,29 +172,60 @@ func TestKillNineBetweenAcceptanceAndReplyLosesNothing(t *testing.T) {
 
 // BenchmarkStartToReady measures process start until /readyz answers 200
 // (embedded store on a fresh home, webhook on loopback), and reports the
-// resident memory of the idle process.
+// resident memory of the idle process once it has given back what only
+// start-up needed, right after it has answered 20 messages, and once it
+// has been idle again (agent.idle_release, 1s here).
 func BenchmarkStartToReady(b *testing.B) {
 	llm := fakellm.NewOpenAI(b)
-	var rss, ready []float64
+	llm.SetResponder(fakellm.EchoLast())
+	var rss, rssTraffic, rssIdleAgain, ready []float64
 	b.ResetTimer()
 	for range b.N {
 		b.StopTimer()
 		addr := freePort(b)
-		env := serveEnv(b, llm.BaseURL(), addr)
+		env := append(serveEnv(b, llm.BaseURL(), addr), "HEARTH_LOG__LEVEL=debug", "HEARTH_AGENT__IDLE_RELEASE=1s")
+		logw := &lineWatch{}
+		released := logw.also("start-up memory released")
+		idleReleased := logw.also("idle memory released")
 		b.StartTimer()
 		start := time.Now()
 		cmd := exec.Command(binary, "serve")
 		cmd.Env = env
+		cmd.Stderr = logw
 		if err := cmd.Start(); err != nil {
 			b.Fatal(err)
 		}
 		waitReady(b, "http://"+addr)
 		ready = append(ready, float64(time.Since(start).Microseconds())/1000)
 		b.StopTimer()
-		// Idle: give the post-start memory release a moment, then sample.
+		select {
+		case <-released.seen:
+		case <-time.After(20 * time.Second):
+			b.Fatalf("the server never released its start-up memory; log:\n%s", logw)
+		}
 		idleWait(cmd.Process.Pid)
 		if kb, err := vmRSS(cmd.Process.Pid); err == nil {
 			rss = append(rss, float64(kb)/1024)
+		}
+		for i := range 20 {
+			text := fmt.Sprintf("message %d", i)
+			code, resp := postJSON(b, "http://"+addr, webhook.MessageRequest{User: "alice", ID: fmt.Sprintf("m%d", i), Text: text})
+			if code != http.StatusOK || resp.Reply != "echo: "+text {
+				b.Fatalf("message %d: %d %+v", i, code, resp)
+			}
+		}
+		idleWait(cmd.Process.Pid)
+		if kb, err := vmRSS(cmd.Process.Pid); err == nil {
+			rssTraffic = append(rssTraffic, float64(kb)/1024)
+		}
+		select {
+		case <-idleReleased.seen:
+		case <-time.After(20 * time.Second):
+			b.Fatalf("the server never released memory when idle; log:\n%s", logw)
+		}
+		idleWait(cmd.Process.Pid)
+		if kb, err := vmRSS(cmd.Process.Pid); err == nil {
+			rssIdleAgain = append(rssIdleAgain, float64(kb)/1024)
 		}
 		_ = cmd.Process.Signal(syscall.SIGTERM)
 		_ = cmd.Wait()
@@ -202,7 +234,54 @@ func BenchmarkStartToReady(b *testing.B) {
 	b.ReportMetric(median(ready), "ms-to-ready")
 	if len(rss) > 0 {
 		b.ReportMetric(median(rss), "idle-RSS-MiB")
+		b.ReportMetric(median(rssTraffic), "RSS-after-20-msgs-MiB")
+		b.ReportMetric(median(rssIdleAgain), "idle-RSS-after-20-msgs-MiB")
 	}
+}
+
+// lineWatch is a process's log output; each of its watches closes seen
+// once a line containing its text has been written.
+type lineWatch struct {
+	mu      sync.Mutex
+	buf     bytes.Buffer
+	watches []*watch
+}
+
+// watch waits for one text in a lineWatch.
+type watch struct {
+	want string
+	seen chan struct{}
+	done bool
+}
+
+// also adds a watch for want and returns it.
+func (w *lineWatch) also(want string) *watch {
+	w.mu.Lock()
+	defer w.mu.Unlock()
+	x := &watch{want: want, seen: make(chan struct{})}
+	w.watches = append(w.watches, x)
+	return x
+}
+
+// Write implements io.Writer.
+func (w *lineWatch) Write(p []byte) (int, error) {
+	w.mu.Lock()
+	defer w.mu.Unlock()
+	w.buf.Write(p)
+	for _, x := range w.watches {
+		if !x.done && strings.Contains(w.buf.String(), x.want) {
+			x.done = true
+			close(x.seen)
+		}
+	}
+	return len(p), nil
+}
+
+// String returns what was written.
+func (w *lineWatch) String() string {
+	w.mu.Lock()
+	defer w.mu.Unlock()
+	return w.buf.String()
 }
 
 // idleWait waits until the process's RSS stops changing (at most 2 s).

@@ -16,6 +16,7 @@ import (
 // returns only after the message is stored (or known as a duplicate), so
 // the adapter may acknowledge the platform when it returns without error.
 func (e *Engine) Accept(ctx context.Context, in engine.Inbound) (engine.Receipt, error) {
+	e.stats.accepted.Add(1)
 	e.mu.Lock()
 	closing := e.closing
 	_, known := e.channels[in.Channel]

@@ -86,6 +86,8 @@ type Engine struct {
 	// mailbox order equals the store order.
 	stripes [64]sync.Mutex
 
+	stats counters
+
 	base     context.Context
 	stop     context.CancelCauseFunc
 	actorsWG sync.WaitGroup

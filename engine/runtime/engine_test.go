@@ -268,3 +268,37 @@ func TestTurnDeadline(t *testing.T) {
 		t.Fatalf("notice %+v", got[0])
 	}
 }
+
+func TestStatsCountMessagesAndTurns(t *testing.T) {
+	release := make(chan struct{})
+	started := make(chan struct{}, 1)
+	run := funcRunner(func(ctx context.Context, tn agent.Turn) (agent.Result, error) {
+		started <- struct{}{}
+		<-release
+		return echoRunner()(ctx, tn)
+	})
+	f := newFixture(t, run, nil)
+	before := f.eng.Stats()
+	if before.Accepted != 0 || before.Turns != 0 || before.Running != 0 {
+		t.Fatalf("fresh engine stats %+v", before)
+	}
+	f.accept(msg("c1", "s1", "hello"))
+	<-started
+	busy := f.eng.Stats()
+	if busy.Accepted != 1 || busy.Running != 1 || busy.Turns != 0 || busy.Sessions != 1 {
+		t.Fatalf("stats during the turn %+v", busy)
+	}
+	if busy.Idle(before) {
+		t.Fatal("a running turn counts as idle")
+	}
+	close(release)
+	f.ch.waitFinals(t, 1)
+	var done Stats
+	eventually(t, "the turn to end", func() bool { done = f.eng.Stats(); return done.Turns == 1 && done.Running == 0 })
+	if done.Idle(busy) {
+		t.Fatal("a finished turn since the last snapshot counts as idle")
+	}
+	if !f.eng.Stats().Idle(done) {
+		t.Fatalf("no activity since %+v, but not idle: %+v", done, f.eng.Stats())
+	}
+}

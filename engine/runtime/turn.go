@@ -18,6 +18,11 @@ var (
 
 // runTurn runs one message through the agent and records the outcome.
 func (e *Engine) runTurn(a *actor, m engine.StoredInbound) {
+	e.stats.running.Add(1)
+	defer func() {
+		e.stats.running.Add(-1)
+		e.stats.turns.Add(1)
+	}()
 	ctx := e.base
 	log := e.log.With("session", m.SessionID, "message", m.ID)
 	sess, err := e.o.Store.GetSession(ctx, m.SessionID)
