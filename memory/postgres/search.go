@@ -6,7 +6,6 @@ import (
 	"strconv"
 	"strings"
 	"time"
-	"unicode"
 
 	"github.com/jackc/pgx/v5"
 	"github.com/pgvector/pgvector-go"
@@ -16,7 +15,9 @@ import (
 
 // Searches. Full text: the GIN index on chunks.tsv finds the chunks with
 // any of the query's words, ts_rank orders them (heading weight 1.0, text
-// 0.5, normalised by the log of the chunk's length). Vectors: a user with
+// 0.5, normalised by the log of the chunk's length); on a large table,
+// common words are left out and very many matches are ranked over the
+// user's newest chunks only (fts.go). Vectors: a user with
 // fewer than exactSearchBelow embedded chunks is searched exactly (every
 // vector compared); above, the HNSW index answers, with pgvector's
 // iterative scan in strict order (set on every connection) so that the
@@ -31,53 +32,6 @@ var _ engine.HybridSearcher = (*Store)(nil)
 // for small stores) and, at this size, faster than the index.
 const exactSearchBelow = 2000
 
-// maxQueryWords bounds the words of a full-text query.
-const maxQueryWords = 32
-
-// stopwords are left out of a full-text query unless nothing else remains
-// (as memory/sqlite does): they match most chunks and add nothing to the
-// ranking. English only.
-var stopwords = map[string]bool{
-	"a": true, "an": true, "and": true, "are": true, "as": true, "at": true, "be": true, "but": true,
-	"by": true, "do": true, "for": true, "from": true, "has": true, "have": true, "i": true, "if": true,
-	"in": true, "is": true, "it": true, "its": true, "me": true, "my": true, "no": true, "not": true,
-	"of": true, "on": true, "or": true, "so": true, "that": true, "the": true, "their": true, "them": true,
-	"there": true, "they": true, "this": true, "to": true, "was": true, "we": true, "were": true,
-	"what": true, "when": true, "where": true, "which": true, "who": true, "will": true, "with": true,
-	"you": true, "your": true, "s": true, "t": true, "d": true, "ll": true, "re": true, "ve": true, "m": true,
-}
-
-// tsQuery turns what a person typed into a to_tsquery expression: its
-// distinct lower-case words (letters and digits; everything else,
-// including tsquery syntax, separates words) joined by | (any of them),
-// stopwords left out unless only stopwords remain. "" when there are no
-// words.
-func tsQuery(query string) string {
-	fields := strings.FieldsFunc(strings.ToLower(query), func(r rune) bool {
-		return !unicode.IsLetter(r) && !unicode.IsDigit(r)
-	})
-	seen := map[string]bool{}
-	var words, stop []string
-	for _, f := range fields {
-		if seen[f] {
-			continue
-		}
-		seen[f] = true
-		if stopwords[f] {
-			stop = append(stop, f)
-		} else {
-			words = append(words, f)
-		}
-	}
-	if len(words) == 0 {
-		words = stop
-	}
-	if len(words) > maxQueryWords {
-		words = words[:maxQueryWords]
-	}
-	return strings.Join(words, " | ")
-}
-
 // params numbers the parameters of a statement being built.
 type params struct{ args []any }
 
@@ -91,13 +45,40 @@ func prefixCond(prefix string) string {
 	return `(` + prefix + ` = '' OR starts_with(c.path, ` + prefix + `))`
 }
 
-// ftsSQL selects (id, score) of a user's chunks matching the tsquery
-// parameter, best first, at most limit.
-func ftsSQL(user, query, prefix, limit string) string {
+// ftsRankSQL selects (id, score) of a user's chunks matching the tsquery
+// parameter, best first, at most limit; a bound, when not "", keeps the
+// chunks whose id is at least its value.
+func ftsRankSQL(user, query, prefix, limit, bound string) string {
+	cond := ""
+	if bound != "" {
+		cond = ` AND c.id >= ` + bound
+	}
 	return `SELECT c.id, ts_rank('{0.1, 0.2, 0.5, 1.0}'::float4[], c.tsv, to_tsquery('simple', ` + query + `), 1)::float8 AS score
 		FROM chunks c
-		WHERE c.user_id = ` + user + ` AND c.tsv @@ to_tsquery('simple', ` + query + `) AND ` + prefixCond(prefix) + `
+		WHERE c.user_id = ` + user + ` AND c.tsv @@ to_tsquery('simple', ` + query + `) AND ` + prefixCond(prefix) + cond + `
 		ORDER BY score DESC, c.id LIMIT ` + limit
+}
+
+// ftsCTEs defines the CTE fts: (id, score) of the full-text hits of a
+// plan, best first, at most limit. A plan that ranks part of the user's
+// chunks ranks those whose ids lie in the newest part of the user's id
+// range (its ends found by two probes of chunks_user), and every match
+// when that part holds fewer than limit of them (see scoreCap).
+func ftsCTEs(p *params, user, prefix, limit string, plan ftsPlan) []string {
+	q := p.add(plan.query)
+	if plan.part >= 1 {
+		return []string{`fts AS (` + ftsRankSQL(user, q, prefix, limit, "") + `)`}
+	}
+	bound := `(SELECT r.hi - floor((r.hi - r.lo) * ` + p.add(plan.part) + `::float8)::bigint FROM (SELECT
+			(SELECT id FROM chunks WHERE user_id = ` + user + ` ORDER BY id LIMIT 1) AS lo,
+			(SELECT id FROM chunks WHERE user_id = ` + user + ` ORDER BY id DESC LIMIT 1) AS hi) r)`
+	return []string{
+		`fts_recent AS MATERIALIZED (` + ftsRankSQL(user, q, prefix, limit, bound) + `)`,
+		`fts AS (SELECT id, score FROM fts_recent WHERE (SELECT count(*) FROM fts_recent) >= ` + limit + `
+			UNION ALL
+			SELECT id, score FROM (` + ftsRankSQL(user, q, prefix, limit, "") + `) e
+			WHERE (SELECT count(*) FROM fts_recent) < ` + limit + `)`,
+	}
 }
 
 // vectorSQL selects (id, dist) of a user's embedded chunks nearest the
@@ -151,13 +132,14 @@ func (s *Store) FullTextSearch(ctx context.Context, userID, query string, opts e
 	if err := checkSearch("full-text search", userID, opts.Limit); err != nil {
 		return nil, err
 	}
-	q := tsQuery(query)
-	if q == "" {
-		return nil, nil
+	plan, err := s.planFTS(ctx, userID, query)
+	if err != nil || plan.query == "" {
+		return nil, err
 	}
 	var p params
-	sql := `SELECT ` + chunkCols + `, f.score FROM (` +
-		ftsSQL(p.add(userID), p.add(q), p.add(opts.PathPrefix), p.add(opts.Limit)) + `) f
+	user, prefix, limit := p.add(userID), p.add(opts.PathPrefix), p.add(opts.Limit)
+	sql := `WITH ` + strings.Join(ftsCTEs(&p, user, prefix, limit, plan), ",\n") + `
+		SELECT ` + chunkCols + `, f.score FROM fts f
 		JOIN chunks c ON c.id = f.id JOIN documents d ON d.id = c.doc_id
 		ORDER BY f.score DESC, f.id`
 	hits, err := s.searchRows(ctx, sql, p.args, engine.MethodFullText)
@@ -213,10 +195,12 @@ func (s *Store) HybridSearch(ctx context.Context, userID, query string, vector [
 	if opts.K <= 0 || opts.Candidates < opts.Limit {
 		return nil, fmt.Errorf("postgres: hybrid search: need K > 0 and Candidates >= Limit, got %d/%d", opts.K, opts.Candidates)
 	}
-	q := tsQuery(query)
+	plan, err := s.planFTS(ctx, userID, query)
+	if err != nil {
+		return nil, err
+	}
 	var sp engine.EmbeddingSpace
 	if vector != nil {
-		var err error
 		if sp, err = s.EmbeddingSpace(ctx); err != nil {
 			return nil, err
 		}
@@ -224,17 +208,16 @@ func (s *Store) HybridSearch(ctx context.Context, userID, query string, vector [
 			return nil, fmt.Errorf("postgres: hybrid search: %w", err)
 		}
 	}
-	if q == "" && vector == nil {
+	if plan.query == "" && vector == nil {
 		return nil, nil
 	}
 	var p params
 	user, prefix, cands := p.add(userID), p.add(opts.PathPrefix), p.add(opts.Candidates)
 	k := p.add(opts.K)
-	ctes := []string{}
-	fts := `SELECT NULL::bigint AS id, NULL::bigint AS r WHERE false`
-	if q != "" {
-		fts = `SELECT id, row_number() OVER (ORDER BY score DESC, id) AS r FROM (` +
-			ftsSQL(user, p.add(q), prefix, cands) + `) f`
+	ctes := []string{`ftsr AS (SELECT NULL::bigint AS id, NULL::bigint AS r WHERE false)`}
+	if plan.query != "" {
+		ctes = append(ftsCTEs(&p, user, prefix, cands, plan),
+			`ftsr AS (SELECT id, row_number() OVER (ORDER BY score DESC, id) AS r FROM fts)`)
 	}
 	vec := `SELECT NULL::bigint AS id, NULL::bigint AS r WHERE false`
 	if vector != nil {
@@ -242,10 +225,10 @@ func (s *Store) HybridSearch(ctx context.Context, userID, query string, vector [
 		vec = `SELECT id, row_number() OVER (ORDER BY dist, id) AS r FROM (` +
 			vectorSQL(sp.Dimensions, user, p.add(pgvector.NewVector(vector)), prefix, cands) + `) v`
 	}
-	ctes = append(ctes, `fts AS (`+fts+`)`, `vec AS (`+vec+`)`,
+	ctes = append(ctes, `vec AS (`+vec+`)`,
 		`fused AS (SELECT COALESCE(f.id, v.id) AS id, f.r AS fr, v.r AS vr,
 			COALESCE(1::float8 / (`+k+` + f.r), 0) + COALESCE(1::float8 / (`+k+` + v.r), 0) AS score
-			FROM fts f FULL JOIN vec v ON v.id = f.id)`)
+			FROM ftsr f FULL JOIN vec v ON v.id = f.id)`)
 	sql := `WITH ` + strings.Join(ctes, ",\n") + `
 		SELECT ` + chunkCols + `, u.score FROM fused u
 		JOIN chunks c ON c.id = u.id JOIN documents d ON d.id = c.doc_id

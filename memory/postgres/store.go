@@ -88,6 +88,8 @@ type Store struct {
 
 	locksMu sync.Mutex
 	locks   map[*advisoryLock]struct{} // held Locker locks, released by Close
+
+	stats statsCache // the chunks table's statistics, for full-text planning
 }
 
 var _ engine.Store = (*Store)(nil)
