@@ -199,13 +199,28 @@ func joinPath(path []string) string {
 	return strings.Join(parts, " > ")
 }
 
+// asciiSpace has bit c set for every ASCII byte c that unicode.IsSpace
+// reports as a space.
+const asciiSpace = 1<<'\t' | 1<<'\n' | 1<<'\v' | 1<<'\f' | 1<<'\r' | 1<<' '
+
 // wordSpans lists the whitespace-separated words of content[start:end].
+// ASCII bytes are classified without decoding (most text is ASCII);
+// anything else is decoded and asked of unicode.IsSpace.
 func wordSpans(content string, start, end int) []span {
-	var out []span
+	out := make([]span, 0, (end-start)/6+1)
 	in := -1
 	for i := start; i < end; {
-		r, size := utf8.DecodeRuneInString(content[i:end])
-		if unicode.IsSpace(r) {
+		c := content[i]
+		size := 1
+		var space bool
+		if c < utf8.RuneSelf {
+			space = c <= ' ' && asciiSpace>>c&1 == 1
+		} else {
+			var r rune
+			r, size = utf8.DecodeRuneInString(content[i:end])
+			space = unicode.IsSpace(r)
+		}
+		if space {
 			if in >= 0 {
 				out = append(out, span{in, i})
 				in = -1

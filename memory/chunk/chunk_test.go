@@ -2,8 +2,10 @@ package chunk
 
 import (
 	"fmt"
+	"slices"
 	"strings"
 	"testing"
+	"unicode"
 )
 
 func words(prefix string, n int) string {
@@ -125,5 +127,33 @@ func BenchmarkSplit(b *testing.B) {
 	b.SetBytes(int64(len(doc)))
 	for b.Loop() {
 		Split(doc, Options{})
+	}
+}
+
+// TestWordSpansMatchUnicode checks the ASCII fast path of wordSpans
+// against unicode.IsSpace on text mixing ASCII controls, Unicode spaces
+// (NEL, no-break space, em space, ideographic space) and multi-byte
+// letters.
+func TestWordSpansMatchUnicode(t *testing.T) {
+	docs := []string{
+		"",
+		"   ",
+		"one",
+		" lead and trail ",
+		"tab\tnew\nline\rcr\vvt\fff end",
+		"nel\u0085nbsp\u00a0em\u2003ideo\u3000end",
+		"café naïve 東京 über\u00a0straße",
+		"\x00nul\x1fus are\x7fnot spaces",
+		"invalid \xff\xfe bytes",
+	}
+	for _, doc := range docs {
+		var got []string
+		for _, s := range wordSpans(doc, 0, len(doc)) {
+			got = append(got, doc[s.start:s.end])
+		}
+		want := strings.FieldsFunc(doc, unicode.IsSpace)
+		if !slices.Equal(got, want) {
+			t.Errorf("wordSpans(%q) = %q, want %q", doc, got, want)
+		}
 	}
 }

@@ -18,56 +18,161 @@ func (s *Store) ReplaceChunks(ctx context.Context, userID, path string, version 
 	if err := docKey("replace chunks of", userID, path); err != nil {
 		return err
 	}
-	var removed []int64
-	added := map[int64][]float32{}
-	var gen int64
-	err := s.txThen(ctx, func(ctx context.Context) error {
-		var id int64
-		cur, err := scanDocument(s.w.mem.docForWrite.QueryRowContext(ctx, userID, path), &id)
-		if errors.Is(err, sql.ErrNoRows) {
-			return engine.ErrNotFound
-		}
-		if err != nil {
-			return err
-		}
-		if cur.Version != version {
-			return fmt.Errorf("document is at version %d, chunks are of %d: %w", cur.Version, version, engine.ErrConflict)
-		}
-		sp, _, err := s.space(ctx, s.w.mem.getSpace)
-		if err != nil {
-			return err
-		}
-		for i, c := range chunks {
-			if c.Embedding != nil && len(c.Embedding) != sp.Dimensions {
-				return fmt.Errorf("chunk %d: vector of %d dimensions, space %q has %d: %w",
-					i, len(c.Embedding), sp.Model, sp.Dimensions, engine.ErrDimensionMismatch)
-			}
-		}
-		if removed, err = s.chunkIDs(ctx, id); err != nil {
-			return err
-		}
-		if _, err := s.w.mem.deleteDocChunks.ExecContext(ctx, id); err != nil {
-			return err
-		}
-		for i, c := range chunks {
-			var cid int64
-			if err := s.w.mem.insertChunk.QueryRowContext(ctx, id, userID, i, c.Heading, c.Text, c.Start, c.End,
-				c.Hash, encodeVector(c.Embedding)).Scan(&cid); err != nil {
-				return fmt.Errorf("chunk %d: %w", i, err)
-			}
-			if c.Embedding != nil {
-				added[cid] = c.Embedding
-			}
-		}
-		if _, err := s.w.mem.setIndexed.ExecContext(ctx, version, id); err != nil {
-			return err
-		}
-		return s.w.mem.bumpUserGen.QueryRowContext(ctx, userID, len(chunks)-len(removed)).Scan(&gen)
-	}, func() { s.vec.apply(userID, gen, removed, added) })
+	errs, err := s.replaceChunks(ctx, userID, []engine.Document{{Path: path, Version: version}}, [][]engine.Chunk{chunks})
+	if err == nil {
+		err = errs[0]
+	}
 	if err != nil {
 		return fmt.Errorf("sqlite: replace chunks of %q of %q: %w", path, userID, err)
 	}
 	return nil
+}
+
+// ReplaceChunksBatch replaces the chunks of several documents of a user in
+// one transaction: docs[i] names a document by Path and Version (the other
+// fields are ignored) and chunks[i] are its new chunks, each replaced as
+// ReplaceChunks would. A document that cannot be replaced (its Version
+// moved on: ErrConflict; it is gone: ErrNotFound; a vector does not fit
+// the space: ErrDimensionMismatch) is left as it was and its error is
+// errs[i]; the others are replaced. err is set, and nothing written, only
+// when the transaction as a whole fails.
+//
+// One transaction for many documents is what makes indexing fast: every
+// commit writes the full-text index's pending terms as a new segment,
+// which FTS5 later merges, and syncs the write-ahead log.
+func (s *Store) ReplaceChunksBatch(ctx context.Context, userID string, docs []engine.Document, chunks [][]engine.Chunk) (errs []error, err error) {
+	if userID == "" {
+		return nil, errors.New("sqlite: replace chunks: user id is empty")
+	}
+	if len(docs) != len(chunks) {
+		return nil, fmt.Errorf("sqlite: replace chunks: %d documents but %d chunk lists", len(docs), len(chunks))
+	}
+	for _, d := range docs {
+		if d.Path == "" {
+			return nil, errors.New("sqlite: replace chunks: a document has no path")
+		}
+	}
+	errs, err = s.replaceChunks(ctx, userID, docs, chunks)
+	if err != nil {
+		return nil, fmt.Errorf("sqlite: replace chunks of %d documents of %q: %w", len(docs), userID, err)
+	}
+	return errs, nil
+}
+
+// replaceChunks is ReplaceChunksBatch without the argument checks.
+//
+// The statements run in an order that keeps FTS5 from writing a segment
+// per statement: FTS5 writes its pending terms whenever a statement opens a
+// savepoint (any statement with RETURNING or a trigger does), so every
+// such statement (deleting the old chunks, whose trigger removes their
+// full-text rows; inserting the new rows with RETURNING) runs before the
+// first full-text insert, and the full-text rows are inserted last, as
+// plain single-row INSERTs, which the commit writes as one segment.
+func (s *Store) replaceChunks(ctx context.Context, userID string, docs []engine.Document, chunks [][]engine.Chunk) ([]error, error) {
+	errs := make([]error, len(docs))
+	var removed []int64
+	added := map[int64][]float32{}
+	var gen int64
+	err := s.txThen(ctx, func(ctx context.Context) error {
+		sp, _, err := s.space(ctx, s.w.mem.getSpace)
+		if err != nil {
+			return err
+		}
+		// Check every document and delete its old chunks.
+		docIDs := make([]int64, len(docs))
+		for i, d := range docs {
+			if errs[i], err = s.checkReplace(ctx, userID, d, chunks[i], sp, &docIDs[i]); err != nil {
+				return err
+			}
+			if errs[i] != nil {
+				continue
+			}
+			old, err := s.chunkIDs(ctx, docIDs[i])
+			if err != nil {
+				return err
+			}
+			if len(old) > 0 {
+				if _, err := s.w.mem.deleteDocChunks.ExecContext(ctx, docIDs[i]); err != nil {
+					return err
+				}
+				removed = append(removed, old...)
+			}
+		}
+		// Insert the new rows, then their full-text entries.
+		ids := make([][]int64, len(docs))
+		delta := -len(removed)
+		for i := range docs {
+			if errs[i] != nil {
+				continue
+			}
+			ids[i] = make([]int64, len(chunks[i]))
+			for j, c := range chunks[i] {
+				if err := s.w.mem.insertChunk.QueryRowContext(ctx, docIDs[i], userID, j, c.Heading, c.Text, c.Start, c.End,
+					c.Hash, encodeVector(c.Embedding)).Scan(&ids[i][j]); err != nil {
+					return fmt.Errorf("%s: chunk %d: %w", docs[i].Path, j, err)
+				}
+				if c.Embedding != nil {
+					added[ids[i][j]] = c.Embedding
+				}
+			}
+			delta += len(chunks[i])
+		}
+		for i := range docs {
+			if errs[i] != nil {
+				continue
+			}
+			for j, c := range chunks[i] {
+				if _, err := s.w.mem.insertFTS.ExecContext(ctx, ids[i][j], userID, c.Heading, c.Text); err != nil {
+					return fmt.Errorf("%s: chunk %d: full-text index: %w", docs[i].Path, j, err)
+				}
+			}
+		}
+		replaced := false
+		for i, d := range docs {
+			if errs[i] != nil {
+				continue
+			}
+			replaced = true
+			if _, err := s.w.mem.setIndexed.ExecContext(ctx, d.Version, docIDs[i]); err != nil {
+				return err
+			}
+		}
+		if !replaced {
+			return nil
+		}
+		return s.w.mem.bumpUserGen.QueryRowContext(ctx, userID, delta).Scan(&gen)
+	}, func() {
+		if gen > 0 {
+			s.vec.apply(userID, gen, removed, added)
+		}
+	})
+	return errs, err
+}
+
+// checkReplace checks inside the transaction whether a document may take
+// new chunks: refused says why not (it is missing, at another version, or
+// a vector does not fit sp), err is a failure of the store. It sets *id to
+// the document's row id.
+func (s *Store) checkReplace(ctx context.Context, userID string, d engine.Document, chunks []engine.Chunk,
+	sp engine.EmbeddingSpace, id *int64) (refused, err error) {
+	cur, err := scanDocument(s.w.mem.docForWrite.QueryRowContext(ctx, userID, d.Path), id)
+	if errors.Is(err, sql.ErrNoRows) {
+		return fmt.Errorf("document %q: %w", d.Path, engine.ErrNotFound), nil
+	}
+	if err != nil {
+		return nil, err
+	}
+	if cur.Version != d.Version {
+		return fmt.Errorf("document %q is at version %d, chunks are of %d: %w",
+			d.Path, cur.Version, d.Version, engine.ErrConflict), nil
+	}
+	for i, c := range chunks {
+		if c.Embedding != nil && len(c.Embedding) != sp.Dimensions {
+			return fmt.Errorf("document %q: chunk %d: vector of %d dimensions, space %q has %d: %w",
+				d.Path, i, len(c.Embedding), sp.Model, sp.Dimensions, engine.ErrDimensionMismatch), nil
+		}
+	}
+	return nil, nil
 }
 
 // GetChunks returns a document's chunks in order, with embeddings.

@@ -18,7 +18,7 @@ type memWriteStmts struct {
 	docForWrite, insertDoc, updateDoc, insertVersion, pruneVersions  *sql.Stmt
 	deleteDoc, docChunkIDs, deleteDocChunks, insertChunk, setIndexed *sql.Stmt
 	setEmbedding, clearEmbeddings, bumpUserGen, getSpace, setSpace   *sql.Stmt
-	putCache                                                         *sql.Stmt
+	putCache, insertFTS                                              *sql.Stmt
 }
 
 func (m *memWriteStmts) defs() []stmtDef {
@@ -37,6 +37,8 @@ func (m *memWriteStmts) defs() []stmtDef {
 		{&m.deleteDocChunks, `DELETE FROM chunks WHERE doc_id = ?`},
 		{&m.insertChunk, `INSERT INTO chunks (doc_id, user_id, seq, heading, text, start_off, end_off, hash, embedding)
 			VALUES (?, ?, ?, ?, ?, ?, ?, ?, ?) RETURNING id`},
+		// ftsOwner computes the owner token the same way.
+		{&m.insertFTS, `INSERT INTO chunks_fts (rowid, owner, heading, text) VALUES (?, 'u' || hex(?), ?, ?)`},
 		{&m.setIndexed, `UPDATE documents SET indexed_version = ? WHERE id = ?`},
 		{&m.setEmbedding, `UPDATE chunks SET embedding = ? WHERE id = ? AND user_id = ?`},
 		{&m.clearEmbeddings, `UPDATE chunks SET embedding = NULL WHERE embedding IS NOT NULL`},
