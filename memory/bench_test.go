@@ -88,6 +88,8 @@ func (p proseWords) words(_, _, n int) []string {
 //     120 (15%): the chunk size the memory issue asks for, distinct words;
 //   - chunk800prose: the same shape with words drawn like prose.
 //
+// Run it with:
+//
 //	go test ./memory -run '^$' -bench Indexing -benchtime 50x -count 5
 func BenchmarkIndexing(b *testing.B) {
 	cases := []struct {
