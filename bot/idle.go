@@ -19,8 +19,9 @@ const startupSettle = 2 * time.Second
 // in the background, are ready), then whenever the engine has been idle
 // for agent.idle_release after some activity. Released are the heap's
 // free pages and the binary's pages touched by work that is over
-// (initialisation, the last turns); what is needed again faults back in,
-// at a cost of about a millisecond on the next message.
+// (initialisation, the last turns), and the store's idle connections and
+// page caches; what is needed again comes back on the next message, at a
+// cost of about a millisecond.
 func (b *Bot) releaseMemory(ctx context.Context) {
 	safety.Warm()
 	every := b.cfg.Agent.IdleRelease
@@ -40,6 +41,11 @@ func (b *Bot) releaseMemory(ctx context.Context) {
 			if first {
 				what = "start-up"
 			}
+			if st, ok := b.Store.(memoryReleaser); ok {
+				if err := st.ReleaseMemory(ctx); err != nil {
+					b.log.Debug("store memory not released", "err", err)
+				}
+			}
 			r, err := memtrim.Release()
 			if err != nil {
 				b.log.Debug(what+" memory not released", "err", err)
@@ -54,6 +60,12 @@ func (b *Bot) releaseMemory(ctx context.Context) {
 		last = now
 		timer.Reset(every)
 	}
+}
+
+// memoryReleaser is a store that can give back memory it keeps for speed
+// (memory/sqlite: idle connections, page caches).
+type memoryReleaser interface {
+	ReleaseMemory(ctx context.Context) error
 }
 
 // releaseDue reports whether memory should be released at the snapshot
