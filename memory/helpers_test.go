@@ -26,8 +26,11 @@ type testEmbedder struct {
 	err   error
 	wrong int           // answer vectors of this size instead
 	block chan struct{} // when set, Embed waits for it to close
-	calls int
-	texts int
+	// failAfter, when positive, makes every call after the first
+	// failAfter fail with errDown.
+	failAfter int
+	calls     int
+	texts     int
 }
 
 func newTestEmbedder(dims int) *testEmbedder { return &testEmbedder{model: "test-embed", dims: dims} }
@@ -46,7 +49,11 @@ func (e *testEmbedder) Embed(ctx context.Context, texts []string) ([][]float32, 
 		dims = e.wrong
 	}
 	e.calls++
-	e.texts += len(texts)
+	if e.failAfter > 0 && e.calls > e.failAfter {
+		err = errDown
+	} else {
+		e.texts += len(texts)
+	}
 	e.mu.Unlock()
 	if block != nil {
 		select {

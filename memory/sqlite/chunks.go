@@ -107,12 +107,19 @@ func (s *Store) replaceChunks(ctx context.Context, userID string, docs []engine.
 			}
 			ids[i] = make([]int64, len(chunks[i]))
 			for j, c := range chunks[i] {
+				id := &ids[i][j]
 				if err := s.w.mem.insertChunk.QueryRowContext(ctx, docIDs[i], userID, j, c.Heading, c.Text, c.Start, c.End,
-					c.Hash, encodeVector(c.Embedding)).Scan(&ids[i][j]); err != nil {
+					c.Hash).Scan(id); err != nil {
 					return fmt.Errorf("%s: chunk %d: %w", docs[i].Path, j, err)
 				}
 				if c.Embedding != nil {
-					added[ids[i][j]] = c.Embedding
+					_, err = s.w.mem.insertVector.ExecContext(ctx, *id, userID, encodeVector(c.Embedding))
+					added[*id] = c.Embedding
+				} else {
+					_, err = s.w.mem.queueEmbed.ExecContext(ctx, *id, userID)
+				}
+				if err != nil {
+					return fmt.Errorf("%s: chunk %d: %w", docs[i].Path, j, err)
 				}
 			}
 			delta += len(chunks[i])
@@ -221,15 +228,19 @@ func (s *Store) SetEmbeddings(ctx context.Context, userID string, embs []engine.
 			}
 		}
 		for _, e := range embs {
-			res, err := s.w.mem.setEmbedding.ExecContext(ctx, encodeVector(e.Vector), e.ChunkID, userID)
+			res, err := s.w.mem.setEmbedding.ExecContext(ctx, e.ChunkID, userID, encodeVector(e.Vector))
 			if err != nil {
 				return err
 			}
 			if n, err := res.RowsAffected(); err != nil {
 				return err
-			} else if n > 0 {
-				set[e.ChunkID] = e.Vector
+			} else if n == 0 {
+				continue // not the user's chunk, or gone
 			}
+			if _, err := s.w.mem.unqueueEmbed.ExecContext(ctx, e.ChunkID); err != nil {
+				return err
+			}
+			set[e.ChunkID] = e.Vector
 		}
 		return s.w.mem.bumpUserGen.QueryRowContext(ctx, userID, 0).Scan(&gen)
 	}, func() { s.vec.apply(userID, gen, nil, set) })
@@ -270,6 +281,9 @@ func (s *Store) SetEmbeddingSpace(ctx context.Context, sp engine.EmbeddingSpace)
 			return err
 		}
 		if _, err := s.w.mem.clearEmbeddings.ExecContext(ctx); err != nil {
+			return err
+		}
+		if _, err := s.w.mem.queueAllEmbeds.ExecContext(ctx); err != nil {
 			return err
 		}
 		changed = true

@@ -17,7 +17,8 @@ const (
 type memWriteStmts struct {
 	docForWrite, insertDoc, updateDoc, insertVersion, pruneVersions  *sql.Stmt
 	deleteDoc, docChunkIDs, deleteDocChunks, insertChunk, setIndexed *sql.Stmt
-	setEmbedding, clearEmbeddings, bumpUserGen, getSpace, setSpace   *sql.Stmt
+	insertVector, queueEmbed, setEmbedding, unqueueEmbed             *sql.Stmt
+	clearEmbeddings, queueAllEmbeds, bumpUserGen, getSpace, setSpace *sql.Stmt
 	putCache, insertFTS                                              *sql.Stmt
 }
 
@@ -35,13 +36,20 @@ func (m *memWriteStmts) defs() []stmtDef {
 		{&m.deleteDoc, `DELETE FROM documents WHERE id = ?`},
 		{&m.docChunkIDs, `SELECT id FROM chunks WHERE doc_id = ?`},
 		{&m.deleteDocChunks, `DELETE FROM chunks WHERE doc_id = ?`},
-		{&m.insertChunk, `INSERT INTO chunks (doc_id, user_id, seq, heading, text, start_off, end_off, hash, embedding)
-			VALUES (?, ?, ?, ?, ?, ?, ?, ?, ?) RETURNING id`},
+		{&m.insertChunk, `INSERT INTO chunks (doc_id, user_id, seq, heading, text, start_off, end_off, hash)
+			VALUES (?, ?, ?, ?, ?, ?, ?, ?) RETURNING id`},
 		// ftsOwner computes the owner token the same way.
 		{&m.insertFTS, `INSERT INTO chunks_fts (rowid, owner, heading, text) VALUES (?, 'u' || hex(?), ?, ?)`},
 		{&m.setIndexed, `UPDATE documents SET indexed_version = ? WHERE id = ?`},
-		{&m.setEmbedding, `UPDATE chunks SET embedding = ? WHERE id = ? AND user_id = ?`},
-		{&m.clearEmbeddings, `UPDATE chunks SET embedding = NULL WHERE embedding IS NOT NULL`},
+		{&m.insertVector, `INSERT INTO chunk_vectors (chunk_id, user_id, embedding) VALUES (?, ?, ?)`},
+		{&m.queueEmbed, `INSERT INTO chunks_to_embed (chunk_id, user_id) VALUES (?, ?)`},
+		// Sets the vector of chunk ?1 when it is the user's (no row otherwise).
+		{&m.setEmbedding, `INSERT INTO chunk_vectors (chunk_id, user_id, embedding)
+			SELECT id, user_id, ?3 FROM chunks WHERE id = ?1 AND user_id = ?2
+			ON CONFLICT (chunk_id) DO UPDATE SET embedding = excluded.embedding`},
+		{&m.unqueueEmbed, `DELETE FROM chunks_to_embed WHERE chunk_id = ?`},
+		{&m.clearEmbeddings, `DELETE FROM chunk_vectors`},
+		{&m.queueAllEmbeds, `INSERT OR IGNORE INTO chunks_to_embed (chunk_id, user_id) SELECT id, user_id FROM chunks`},
 		{&m.bumpUserGen, `INSERT INTO vector_generations (user_id, generation, chunks) VALUES (?1, 1, ?2)
 			ON CONFLICT (user_id) DO UPDATE SET generation = generation + 1, chunks = chunks + ?2
 			RETURNING generation`},
@@ -82,19 +90,21 @@ func (m *memReadStmts) defs() []stmtDef {
 		{&m.docsToIndex, `SELECT ` + documentInfoCols + ` FROM documents d INDEXED BY documents_to_index
 			WHERE d.user_id = ? AND d.indexed_version <> d.version ORDER BY d.updated_at, d.id LIMIT ?`},
 
-		{&m.getChunks, `SELECT ` + chunkCols + `, c.embedding FROM documents d JOIN chunks c ON c.doc_id = d.id
+		{&m.getChunks, `SELECT ` + chunkCols + `, v.embedding FROM documents d JOIN chunks c ON c.doc_id = d.id
+			LEFT JOIN chunk_vectors v ON v.chunk_id = c.id
 			WHERE d.user_id = ? AND d.path = ? ORDER BY c.seq`},
-		{&m.chunksToEmbed, `SELECT ` + chunkCols + ` FROM chunks c INDEXED BY chunks_to_embed
-			JOIN documents d ON d.id = c.doc_id
-			WHERE c.user_id = ? AND c.embedding IS NULL ORDER BY c.id LIMIT ?`},
+		{&m.chunksToEmbed, `SELECT ` + chunkCols + ` FROM chunks_to_embed q INDEXED BY chunks_to_embed_user
+			JOIN chunks c ON c.id = q.chunk_id JOIN documents d ON d.id = c.doc_id
+			WHERE q.user_id = ? ORDER BY q.chunk_id LIMIT ?`},
 		{&m.getSpace, `SELECT model, dims, generation FROM embedding_space WHERE id = 1`},
 		{&m.generations, `SELECT s.model, s.dims, s.generation,
 			COALESCE((SELECT g.generation FROM vector_generations g WHERE g.user_id = ?), 0)
 			FROM embedding_space s WHERE s.id = 1`},
-		{&m.loadVectors, `SELECT c.id, c.embedding FROM chunks c INDEXED BY chunks_user
-			WHERE c.user_id = ? AND c.embedding IS NOT NULL`},
-		{&m.chunksByID, `SELECT ` + chunkCols + `, c.embedding FROM chunks c JOIN documents d ON d.id = c.doc_id
-			WHERE c.id IN (SELECT value FROM json_each(?1)) AND c.user_id = ?2 AND c.embedding IS NOT NULL`},
+		{&m.loadVectors, `SELECT chunk_id, embedding FROM chunk_vectors INDEXED BY chunk_vectors_user
+			WHERE user_id = ?`},
+		{&m.chunksByID, `SELECT ` + chunkCols + `, v.embedding FROM chunk_vectors v
+			JOIN chunks c ON c.id = v.chunk_id JOIN documents d ON d.id = c.doc_id
+			WHERE v.chunk_id IN (SELECT value FROM json_each(?1)) AND v.user_id = ?2`},
 		{&m.idsUnder, `SELECT c.id FROM documents d JOIN chunks c ON c.doc_id = d.id
 			WHERE d.user_id = ?1 AND ` + pathPrefix("2")},
 		// The best ?3 matches by rank (BM25, see the migration) among the
@@ -124,14 +134,14 @@ func (m *memReadStmts) defs() []stmtDef {
 			(SELECT COUNT(*) FROM documents WHERE user_id = ?1 AND indexed_version <> version),
 			(SELECT COUNT(*) FROM document_versions v JOIN documents d ON d.id = v.doc_id WHERE d.user_id = ?1),
 			(SELECT COUNT(*) FROM chunks WHERE user_id = ?1),
-			(SELECT COUNT(*) FROM chunks WHERE user_id = ?1 AND embedding IS NOT NULL),
+			(SELECT COUNT(*) FROM chunk_vectors WHERE user_id = ?1),
 			(SELECT COALESCE(SUM(size), 0) FROM documents WHERE user_id = ?1)`},
 		{&m.statsAll, `SELECT
 			(SELECT COUNT(*) FROM documents),
 			(SELECT COUNT(*) FROM documents WHERE indexed_version <> version),
 			(SELECT COUNT(*) FROM document_versions),
 			(SELECT COUNT(*) FROM chunks),
-			(SELECT COUNT(*) FROM chunks WHERE embedding IS NOT NULL),
+			(SELECT COUNT(*) FROM chunk_vectors),
 			(SELECT COALESCE(SUM(size), 0) FROM documents)`},
 		// Two seeks (one MIN and one MAX in one SELECT would scan).
 		{&m.idRange, `SELECT

@@ -132,8 +132,8 @@ func TestSchema(t *testing.T) {
 		tables = append(tables, n)
 	}
 	rows.Close()
-	want := []string{"api_tokens", "audit", "chunks", "chunks_fts", "chunks_fts_config", "chunks_fts_data",
-		"chunks_fts_docsize", "chunks_fts_idx", "document_versions", "documents", "embedding_cache", "embedding_space",
+	want := []string{"api_tokens", "audit", "chunk_vectors", "chunks", "chunks_fts", "chunks_fts_config", "chunks_fts_data",
+		"chunks_fts_docsize", "chunks_fts_idx", "chunks_to_embed", "document_versions", "documents", "embedding_cache", "embedding_space",
 		"goose_db_version", "heartbeats", "history", "identities", "inbox", "job_runs", "outbox", "pairing_requests",
 		"routines", "secrets", "sessions", "users", "vector_generations"}
 	if !slices.Equal(tables, want) {
