@@ -165,3 +165,69 @@ func benchIndexing(b *testing.B, sections, words int, corpus indexCorpus) {
 		b.ReportMetric(float64(cpu.Microseconds())/float64(chunks), "cpu-µs/chunk")
 	}
 }
+
+// BenchmarkReindexAfterAppend measures re-indexing after appends, the
+// common change of a daily note or MEMORY.md: 16 documents of 2 sections
+// of 2,160 words (6 chunks of 800 words each) get a paragraph of 40 words
+// appended and are indexed again (IndexNow, timed alone). Reported as
+// documents re-indexed per second; a store that keeps the chunks an
+// append leaves unchanged tokenises only the last window again.
+//
+//	go test ./memory -run '^$' -bench ReindexAfterAppend -benchtime 50x -count 5
+func BenchmarkReindexAfterAppend(b *testing.B) {
+	ctx := context.Background()
+	st, err := sqlite.Open(ctx, filepath.Join(b.TempDir(), "h.db"), sqlite.Options{})
+	if err != nil {
+		b.Fatal(err)
+	}
+	b.Cleanup(func() { _ = st.Close() })
+	if err := st.CreateUser(ctx, engine.User{ID: "u", Name: "U", Role: engine.RoleOwner}); err != nil {
+		b.Fatal(err)
+	}
+	v := make([]float32, 384)
+	for i := range v {
+		v[i] = float32(i%7) - 3
+	}
+	m, err := New(Options{Store: st, Embedder: constEmbedder{v}, NoSeed: true})
+	if err != nil {
+		b.Fatal(err)
+	}
+	corpus := newProseWords()
+	const docs = 16
+	for d := range docs {
+		var sb strings.Builder
+		for s := range 2 {
+			fmt.Fprintf(&sb, "## Section %d of %d\n%s\n\n", s, d, strings.Join(corpus.words(d, s, 2155), " "))
+		}
+		if _, err := m.Write(ctx, "u", fmt.Sprintf("daily/%02d.md", d), sb.String()); err != nil {
+			b.Fatal(err)
+		}
+	}
+	if err := m.IndexNow(ctx, "u"); err != nil {
+		b.Fatal(err)
+	}
+	var spent time.Duration
+	for i := 0; b.Loop(); i++ {
+		b.StopTimer()
+		for d := range docs {
+			para := strings.Join(corpus.words(d, i, 40), " ") + "\n"
+			if _, err := m.Append(ctx, "u", fmt.Sprintf("daily/%02d.md", d), para); err != nil {
+				b.Fatal(err)
+			}
+		}
+		b.StartTimer()
+		t0 := time.Now()
+		if err := m.IndexNow(ctx, "u"); err != nil {
+			b.Fatal(err)
+		}
+		spent += time.Since(t0)
+	}
+	stats, err := st.MemoryStats(ctx, "u")
+	if err != nil {
+		b.Fatal(err)
+	}
+	if stats.DocumentsToIndex != 0 || stats.Chunks != stats.ChunksEmbedded {
+		b.Fatalf("stats %+v", stats)
+	}
+	b.ReportMetric(float64(b.N*docs)/spent.Seconds(), "docs/s")
+}

@@ -4,6 +4,7 @@ import (
 	"errors"
 	"fmt"
 	"path/filepath"
+	"slices"
 	"testing"
 
 	"github.com/hearthbot/hearth/engine"
@@ -157,5 +158,98 @@ func TestReplaceChunksBatchLarge(t *testing.T) {
 	stats, err := st.MemoryStats(ctx, "u")
 	if err != nil || stats.Chunks != 200 || stats.DocumentsToIndex != 0 {
 		t.Errorf("stats = %+v, %v; want 200 chunks, nothing to index", stats, err)
+	}
+}
+
+// TestReplaceKeepsRepeatedChunks: re-chunking a document keeps the rows
+// of the chunks it repeats exactly (an append changes only the last
+// ones), with their vectors brought in line with the new chunks', and
+// replaces the rest; search sees exactly the new chunks.
+func TestReplaceKeepsRepeatedChunks(t *testing.T) {
+	ctx := t.Context()
+	st, err := sqlite.Open(ctx, filepath.Join(t.TempDir(), "h.db"), sqlite.Options{})
+	if err != nil {
+		t.Fatal(err)
+	}
+	t.Cleanup(func() { _ = st.Close() })
+	if err := st.CreateUser(ctx, engine.User{ID: "u", Name: "U", Role: engine.RoleOwner}); err != nil {
+		t.Fatal(err)
+	}
+	if _, err := st.SetEmbeddingSpace(ctx, engine.EmbeddingSpace{Model: "m", Dimensions: 2}); err != nil {
+		t.Fatal(err)
+	}
+	replace := func(content string, chunks ...engine.Chunk) []engine.Chunk {
+		t.Helper()
+		d, err := st.WriteDocument(ctx, engine.DocumentWrite{UserID: "u", Path: "daily.md", Content: content})
+		if err != nil {
+			t.Fatal(err)
+		}
+		if err := st.ReplaceChunks(ctx, "u", "daily.md", d.Version, chunks); err != nil {
+			t.Fatal(err)
+		}
+		got, err := st.GetChunks(ctx, "u", "daily.md")
+		if err != nil || len(got) != len(chunks) {
+			t.Fatalf("GetChunks = %+v, %v; want %d chunks", got, err, len(chunks))
+		}
+		return got
+	}
+	x, y := []float32{1, 0}, []float32{0, 1}
+	a := engine.Chunk{Heading: "Mon", Text: "alpha walrus", Start: 0, End: 12, Hash: "a", Embedding: x}
+	b := engine.Chunk{Heading: "Mon", Text: "beta otter", Start: 13, End: 23, Hash: "b"}
+	c := engine.Chunk{Heading: "Mon", Text: "gamma heron", Start: 24, End: 35, Hash: "c", Embedding: y}
+	d := engine.Chunk{Heading: "Mon", Text: "delta stoat", Start: 36, End: 47, Hash: "d", Embedding: x}
+	first := replace("v1", a, b, c, d)
+
+	b2 := b
+	b2.Embedding = y // now embedded
+	c2 := c
+	c2.Text, c2.Hash = "gamma heron and a crane", "c2" // changed
+	d2 := d
+	d2.Embedding = nil // the new chunk has no vector: it must wait for one
+	e := engine.Chunk{Heading: "Tue", Text: "epsilon puffin", Start: 48, End: 62, Hash: "e"}
+	second := replace("v2", a, b2, c2, d2, e)
+
+	for i, kept := range []bool{true, true, false, true} { // a, b, c, d
+		if (second[i].ID == first[i].ID) != kept {
+			t.Errorf("chunk %d: id %d before, %d after; want the row kept: %v", i, first[i].ID, second[i].ID, kept)
+		}
+	}
+	if !slices.Equal(second[1].Embedding, y) || second[3].Embedding != nil || !slices.Equal(second[0].Embedding, x) {
+		t.Errorf("vectors after replace: %v %v %v", second[0].Embedding, second[1].Embedding, second[3].Embedding)
+	}
+	for word, want := range map[string]int{"walrus": 1, "otter": 1, "heron": 1, "crane": 1, "stoat": 1, "puffin": 1} {
+		hits, err := st.FullTextSearch(ctx, "u", word, engine.SearchOptions{Limit: 5})
+		if err != nil || len(hits) != want {
+			t.Errorf("search %q: %+v, %v; want %d hit", word, hits, err, want)
+		}
+	}
+	todo, err := st.ChunksToEmbed(ctx, "u", 10)
+	if err != nil {
+		t.Fatal(err)
+	}
+	var todoIDs []int64
+	for _, c := range todo {
+		todoIDs = append(todoIDs, c.ID)
+	}
+	if want := []int64{second[3].ID, second[4].ID}; !slices.Equal(todoIDs, want) {
+		t.Errorf("chunks to embed = %v, want %v (the stoat that lost its vector, the new puffin)", todoIDs, want)
+	}
+	hits, err := st.VectorSearch(ctx, "u", x, engine.SearchOptions{Limit: 10})
+	if err != nil {
+		t.Fatal(err)
+	}
+	var vecIDs []int64
+	for _, h := range hits {
+		vecIDs = append(vecIDs, h.Chunk.ID)
+	}
+	slices.Sort(vecIDs)
+	want := []int64{second[0].ID, second[1].ID, second[2].ID}
+	slices.Sort(want)
+	if !slices.Equal(vecIDs, want) {
+		t.Errorf("vector hits = %v, want the embedded chunks %v", vecIDs, want)
+	}
+	stats, err := st.MemoryStats(ctx, "u")
+	if err != nil || stats.Chunks != 5 || stats.ChunksEmbedded != 3 {
+		t.Errorf("stats = %+v, %v; want 5 chunks, 3 embedded", stats, err)
 	}
 }

@@ -185,3 +185,34 @@ func TestMigrationKeepsMemory(t *testing.T) {
 		t.Errorf("%d vector rows and %d queue rows of deleted chunks remain", vectors, queued)
 	}
 }
+
+// TestRepeatedChunksNotReindexed: replacing a document's chunks with the
+// same chunks writes nothing to the full-text index.
+func TestRepeatedChunksNotReindexed(t *testing.T) {
+	s := openTest(t)
+	ctx := t.Context()
+	if err := s.CreateUser(ctx, engine.User{ID: "u", Name: "U", Role: engine.RoleOwner}); err != nil {
+		t.Fatal(err)
+	}
+	if _, err := s.wconn.ExecContext(ctx, `INSERT INTO chunks_fts (chunks_fts, rank) VALUES ('automerge', 0)`); err != nil {
+		t.Fatal(err)
+	}
+	d, err := s.WriteDocument(ctx, engine.DocumentWrite{UserID: "u", Path: "a.md", Content: "x"})
+	if err != nil {
+		t.Fatal(err)
+	}
+	chunks := []engine.Chunk{{Text: "one two", End: 7, Hash: "1"}, {Text: "three four", Start: 8, End: 18, Hash: "2"}}
+	if err := s.ReplaceChunks(ctx, "u", "a.md", d.Version, chunks); err != nil {
+		t.Fatal(err)
+	}
+	before := ftsSegments(t, s)
+	if d, err = s.WriteDocument(ctx, engine.DocumentWrite{UserID: "u", Path: "a.md", Content: "y"}); err != nil {
+		t.Fatal(err)
+	}
+	if err := s.ReplaceChunks(ctx, "u", "a.md", d.Version, chunks); err != nil {
+		t.Fatal(err)
+	}
+	if after := ftsSegments(t, s); after != before {
+		t.Errorf("re-chunking with the same chunks wrote to the full-text index: %d segments, then %d", before, after)
+	}
+}

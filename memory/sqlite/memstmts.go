@@ -18,6 +18,7 @@ type memWriteStmts struct {
 	docForWrite, insertDoc, updateDoc, insertVersion, pruneVersions  *sql.Stmt
 	deleteDoc, docChunkIDs, deleteDocChunks, insertChunk, setIndexed *sql.Stmt
 	insertVector, queueEmbed, setEmbedding, unqueueEmbed             *sql.Stmt
+	oldChunks, deleteChunk, upsertVector, deleteVector               *sql.Stmt
 	clearEmbeddings, queueAllEmbeds, bumpUserGen, getSpace, setSpace *sql.Stmt
 	putCache, insertFTS                                              *sql.Stmt
 }
@@ -36,12 +37,18 @@ func (m *memWriteStmts) defs() []stmtDef {
 		{&m.deleteDoc, `DELETE FROM documents WHERE id = ?`},
 		{&m.docChunkIDs, `SELECT id FROM chunks WHERE doc_id = ?`},
 		{&m.deleteDocChunks, `DELETE FROM chunks WHERE doc_id = ?`},
+		{&m.deleteChunk, `DELETE FROM chunks WHERE id = ?`},
+		{&m.oldChunks, `SELECT c.id, c.seq, c.heading, c.text, c.start_off, c.end_off, c.hash, v.embedding
+			FROM chunks c LEFT JOIN chunk_vectors v ON v.chunk_id = c.id WHERE c.doc_id = ?`},
 		{&m.insertChunk, `INSERT INTO chunks (doc_id, user_id, seq, heading, text, start_off, end_off, hash)
 			VALUES (?, ?, ?, ?, ?, ?, ?, ?) RETURNING id`},
 		// ftsOwner computes the owner token the same way.
 		{&m.insertFTS, `INSERT INTO chunks_fts (rowid, owner, heading, text) VALUES (?, 'u' || hex(?), ?, ?)`},
 		{&m.setIndexed, `UPDATE documents SET indexed_version = ? WHERE id = ?`},
 		{&m.insertVector, `INSERT INTO chunk_vectors (chunk_id, user_id, embedding) VALUES (?, ?, ?)`},
+		{&m.upsertVector, `INSERT INTO chunk_vectors (chunk_id, user_id, embedding) VALUES (?, ?, ?)
+			ON CONFLICT (chunk_id) DO UPDATE SET embedding = excluded.embedding`},
+		{&m.deleteVector, `DELETE FROM chunk_vectors WHERE chunk_id = ?`},
 		{&m.queueEmbed, `INSERT INTO chunks_to_embed (chunk_id, user_id) VALUES (?, ?)`},
 		// Sets the vector of chunk ?1 when it is the user's (no row otherwise).
 		{&m.setEmbedding, `INSERT INTO chunk_vectors (chunk_id, user_id, embedding)
