@@ -5,7 +5,6 @@ import (
 	"crypto/sha256"
 	"encoding/hex"
 	"errors"
-	"io"
 
 	"github.com/hearthbot/hearth/engine"
 	"github.com/hearthbot/hearth/memory/chunk"
@@ -74,22 +73,18 @@ func (x *indexer) chunkUser(ctx context.Context, userID string) error {
 	return nil
 }
 
-// chunkHash identifies the embedded text of a chunk.
-func chunkHash(embedText string) string {
-	h := sha256.Sum256([]byte(embedText))
-	return hex.EncodeToString(h[:])
-}
-
-// pieceHash is chunkHash(p.EmbedText()) without building that string.
-func pieceHash(p chunk.Piece) string {
-	h := sha256.New()
+// pieceHash identifies the embedded text of a piece (the hex SHA-256 of
+// p.EmbedText()) for the embedding cache, building that text in *buf
+// (reused from piece to piece) rather than in a new string.
+func pieceHash(p chunk.Piece, buf *[]byte) string {
+	b := (*buf)[:0]
 	if p.Heading != "" {
-		_, _ = io.WriteString(h, p.Heading)
-		_, _ = io.WriteString(h, "\n\n")
+		b = append(append(b, p.Heading...), "\n\n"...)
 	}
-	_, _ = io.WriteString(h, p.Text)
-	var sum [sha256.Size]byte
-	return hex.EncodeToString(h.Sum(sum[:0]))
+	b = append(b, p.Text...)
+	*buf = b
+	h := sha256.Sum256(b)
+	return hex.EncodeToString(h[:])
 }
 
 // docChunks is a document chunked at one version.
@@ -136,8 +131,9 @@ func (x *indexer) chunkDocument(ctx context.Context, userID, path string) (docCh
 	}
 	pieces := chunk.Split(d.Content, x.m.o.Chunk)
 	chunks := make([]engine.Chunk, len(pieces))
+	var buf []byte
 	for i, p := range pieces {
-		chunks[i] = engine.Chunk{Heading: p.Heading, Text: p.Text, Start: p.Start, End: p.End, Hash: pieceHash(p)}
+		chunks[i] = engine.Chunk{Heading: p.Heading, Text: p.Text, Start: p.Start, End: p.End, Hash: pieceHash(p, &buf)}
 	}
 	return docChunks{doc: engine.Document{Path: d.Path, Version: d.Version, Size: d.Size}, chunks: chunks}, true, nil
 }

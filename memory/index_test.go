@@ -2,6 +2,8 @@ package memory
 
 import (
 	"context"
+	"crypto/sha256"
+	"encoding/hex"
 	"errors"
 	"fmt"
 	"strings"
@@ -9,6 +11,7 @@ import (
 	"testing"
 
 	"github.com/hearthbot/hearth/engine"
+	"github.com/hearthbot/hearth/memory/chunk"
 	"github.com/hearthbot/hearth/memory/sqlite"
 )
 
@@ -143,5 +146,22 @@ func TestSameTextEmbeddedOnce(t *testing.T) {
 	st, err := env.store.MemoryStats(ctx, "u1")
 	if err != nil || st.ChunksEmbedded != 3 || texts != 1 {
 		t.Errorf("%d chunks embedded with %d texts in %d calls (%v); want 3 with 1", st.ChunksEmbedded, texts, calls, err)
+	}
+}
+
+// chunkHash is the hash of an embedded text, computed plainly.
+func chunkHash(embedText string) string {
+	h := sha256.Sum256([]byte(embedText))
+	return hex.EncodeToString(h[:])
+}
+
+// TestPieceHash: the hash of a piece is the hash of its embedded text,
+// with or without a heading, whatever the buffer held before.
+func TestPieceHash(t *testing.T) {
+	buf := []byte("left over from a longer piece of text")
+	for _, p := range []chunk.Piece{{Heading: "Trip > Packing", Text: "hat"}, {Text: "no heading"}, {Heading: "H", Text: ""}} {
+		if got, want := pieceHash(p, &buf), chunkHash(p.EmbedText()); got != want {
+			t.Errorf("pieceHash(%+v) = %s, want %s", p, got, want)
+		}
 	}
 }
