@@ -23,10 +23,13 @@ type chunkBatcher interface {
 
 // Bounds of one pass of the chunking loop: documents asked for at once,
 // and the content chunked before it is stored (a batch of large documents
-// is stored in several transactions).
+// is stored in several transactions). A batch holds the store's writer
+// while it is stored, so its size also bounds how long a reply's writes
+// may wait behind indexing: 1 MiB of text is some 30 ms of work, about
+// what one document of the largest size took alone.
 const (
 	docsPerPass   = 32
-	maxBatchBytes = 4 << 20
+	maxBatchBytes = 1 << 20
 )
 
 // maxPasses bounds the re-reads of a user's changed documents in one
@@ -95,7 +98,7 @@ type docChunks struct {
 
 // indexDocuments chunks the documents at their current versions and
 // stores their chunks, with cached vectors where the text was embedded
-// before, in batches of about maxBatchBytes of content.
+// before, in batches of about x.batchBytes of content.
 func (x *indexer) indexDocuments(ctx context.Context, userID string, docs []engine.Document, sp engine.EmbeddingSpace) error {
 	var batch []docChunks
 	size := 0
@@ -109,7 +112,7 @@ func (x *indexer) indexDocuments(ctx context.Context, userID string, docs []engi
 		}
 		batch = append(batch, dc)
 		size += int(dc.doc.Size)
-		if size >= maxBatchBytes {
+		if size >= x.batchBytes {
 			if err := x.storeChunks(ctx, userID, batch, sp); err != nil {
 				return err
 			}

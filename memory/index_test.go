@@ -6,6 +6,7 @@ import (
 	"encoding/hex"
 	"errors"
 	"fmt"
+	"slices"
 	"strings"
 	"sync"
 	"testing"
@@ -163,5 +164,51 @@ func TestPieceHash(t *testing.T) {
 		if got, want := pieceHash(p, &buf), chunkHash(p.EmbedText()); got != want {
 			t.Errorf("pieceHash(%+v) = %s, want %s", p, got, want)
 		}
+	}
+}
+
+// countingStore counts the batches stored.
+type countingStore struct {
+	*sqlite.Store
+	mu      sync.Mutex
+	batches []int // documents per call
+}
+
+func (c *countingStore) ReplaceChunksBatch(ctx context.Context, userID string, docs []engine.Document, chunks [][]engine.Chunk) ([]error, error) {
+	c.mu.Lock()
+	c.batches = append(c.batches, len(docs))
+	c.mu.Unlock()
+	return c.Store.ReplaceChunksBatch(ctx, userID, docs, chunks)
+}
+
+// TestIndexingInSeveralBatches: a pass whose documents exceed the batch
+// size stores them in several transactions, all of them.
+func TestIndexingInSeveralBatches(t *testing.T) {
+	ctx := context.Background()
+	env := newEnv(t, Options{NoSeed: true})
+	cs := &countingStore{Store: env.store}
+	m, err := New(Options{Store: cs, Embedder: newTestEmbedder(16), NoSeed: true, Now: env.m.o.Now})
+	if err != nil {
+		t.Fatal(err)
+	}
+	m.idx.batchBytes = 100 // three documents a batch
+	for i := range 7 {
+		if _, err := m.Write(ctx, "u1", fmt.Sprintf("n%d.md", i), fmt.Sprintf("# Note %d\nthe %d-th note names a walrus", i, i)); err != nil {
+			t.Fatal(err)
+		}
+	}
+	if err := m.IndexNow(ctx, "u1"); err != nil {
+		t.Fatal(err)
+	}
+	if !slices.Equal(cs.batches, []int{3, 3, 1}) {
+		t.Errorf("documents per batch = %v, want [3 3 1]", cs.batches)
+	}
+	st, err := env.store.MemoryStats(ctx, "u1")
+	if err != nil || st.Chunks != 7 || st.ChunksEmbedded != 7 || st.DocumentsToIndex != 0 {
+		t.Fatalf("stats = %+v, %v; want 7 chunks, all embedded, nothing to index", st, err)
+	}
+	res, err := m.Search(ctx, "u1", "walrus", SearchOptions{Limit: 10})
+	if err != nil || len(res.Hits) != 7 {
+		t.Errorf("walrus hits = %d (%v), want 7", len(res.Hits), err)
 	}
 }

@@ -26,6 +26,8 @@ type indexer struct {
 	embedQ *queue
 	done   sync.WaitGroup
 
+	batchBytes int // content stored per transaction (maxBatchBytes; tests lower it)
+
 	chunkMu sync.Mutex // one chunking pass at a time
 	embedMu sync.Mutex // one embedding pass at a time
 
@@ -68,7 +70,7 @@ func (q *queue) take() []string {
 }
 
 func newIndexer(m *Memory) *indexer {
-	return &indexer{m: m, chunkQ: newQueue(), embedQ: newQueue()}
+	return &indexer{m: m, chunkQ: newQueue(), embedQ: newQueue(), batchBytes: maxBatchBytes}
 }
 
 // notify marks a user's workspace as changed.
