@@ -16,20 +16,9 @@ import (
 // d); scanChunk reads them.
 const chunkCols = `c.id, c.user_id, c.path, c.seq, c.heading, c.text, c.start_off, c.end_off, c.hash, d.updated_at`
 
-// maxIndexedDims is the largest dimension pgvector's HNSW index takes for
-// the halfvec type; a larger space is searched exactly, without an index.
+// maxIndexedDims is the largest dimension pgvector indexes for the
+// halfvec type; a larger space is searched exactly, without an index.
 const maxIndexedDims = 4000
-
-// hnswIndexSQL creates the vector index of a space of dims dimensions: an
-// HNSW graph over the half-precision copies of the vectors (half the size
-// of float32, so more of it stays in memory; search results are rescored
-// with the full vectors). ef_construction 48 trades a little recall for
-// faster inserts (the default is 64).
-func hnswIndexSQL(dims int) string {
-	return fmt.Sprintf(`CREATE INDEX chunks_embedding_hnsw ON chunks
-		USING hnsw ((embedding::halfvec(%d)) halfvec_cosine_ops) WITH (m = 16, ef_construction = 48)
-		WHERE embedding IS NOT NULL`, dims)
-}
 
 // vectorArg is a vector parameter: nil (NULL) for no vector.
 func vectorArg(v []float32) any {
@@ -90,6 +79,13 @@ func (s *Store) ReplaceChunks(ctx context.Context, userID, path string, version 
 	if err != nil {
 		return fmt.Errorf("postgres: replace chunks of %q of %q: %w", path, userID, s.poolErr(err))
 	}
+	vectors := 0
+	for _, c := range chunks {
+		if c.Embedding != nil {
+			vectors++
+		}
+	}
+	s.noteVectors(ctx, vectors)
 	return nil
 }
 
@@ -163,6 +159,7 @@ func (s *Store) SetEmbeddings(ctx context.Context, userID string, embs []engine.
 	if err != nil {
 		return fmt.Errorf("postgres: set embeddings of %q: %w", userID, s.poolErr(err))
 	}
+	s.noteVectors(ctx, len(embs))
 	return nil
 }
 
@@ -179,8 +176,10 @@ func (s *Store) EmbeddingSpace(ctx context.Context) (engine.EmbeddingSpace, erro
 }
 
 // SetEmbeddingSpace records the space of the vectors. When it changes, the
-// same transaction drops every vector and rebuilds the HNSW index for the
-// new dimension (on a column that is now empty: instant).
+// same transaction drops every vector and the vector index (whose lists
+// were learnt from the old vectors, and whose dimension may no longer
+// fit); the index is built again when the new space has enough vectors
+// (vecindex.go).
 func (s *Store) SetEmbeddingSpace(ctx context.Context, sp engine.EmbeddingSpace) (bool, error) {
 	if sp.Dimensions < 0 || (sp.Model == "") != (sp.Dimensions == 0) {
 		return false, fmt.Errorf("postgres: set embedding space: need a model and positive dimensions (or neither), got %q/%d",
@@ -197,13 +196,11 @@ func (s *Store) SetEmbeddingSpace(ctx context.Context, sp engine.EmbeddingSpace)
 			return nil
 		}
 		b := &pgx.Batch{}
-		b.Queue(`UPDATE embedding_space SET model = $1, dims = $2 WHERE id = 1`, sp.Model, sp.Dimensions)
+		b.Queue(`UPDATE embedding_space SET model = $1, dims = $2, index_vectors = 0, index_lists = 0 WHERE id = 1`,
+			sp.Model, sp.Dimensions)
 		b.Queue(`UPDATE chunks SET embedding = NULL WHERE embedding IS NOT NULL`)
-		b.Queue(`DROP INDEX IF EXISTS chunks_embedding_hnsw`)
-		if sp.Dimensions > 0 && sp.Dimensions <= maxIndexedDims {
-			// The dimension is an integer validated above: nothing to inject.
-			b.Queue(hnswIndexSQL(sp.Dimensions))
-		}
+		b.Queue(`DROP INDEX IF EXISTS ` + vecIndexName)
+		b.Queue(`DROP INDEX IF EXISTS ` + vecIndexName + `_new`)
 		if err := tx.SendBatch(ctx, b).Close(); err != nil {
 			return err
 		}

@@ -19,9 +19,9 @@ import (
 // common words are left out and very many matches are ranked over the
 // user's newest chunks only (fts.go). Vectors: a user with
 // fewer than exactSearchBelow embedded chunks is searched exactly (every
-// vector compared); above, the HNSW index answers, with pgvector's
-// iterative scan in strict order (set on every connection) so that the
-// user and path filters still fill the requested number of hits, and the
+// vector compared); above, the IVFFlat index answers (vecindex.go), with
+// pgvector's iterative scan (set on every connection) so that the user and
+// path filters still fill the requested number of hits, and the
 // candidates are rescored with the exact vectors. Hybrid:
 // both rankings and their Reciprocal Rank Fusion in one SQL statement.
 
@@ -83,7 +83,7 @@ func ftsCTEs(p *params, user, prefix, limit string, plan ftsPlan) []string {
 
 // vectorSQL selects (id, dist) of a user's embedded chunks nearest the
 // vector parameter by exact cosine distance, nearest first, at most limit.
-// A user with few vectors is scanned exactly; above, the HNSW index (on
+// A user with few vectors is scanned exactly; above, the vector index (on
 // the half-precision copy of each vector, embedding::halfvec(N)) proposes
 // annCandidates candidates, which are rescored with the full-precision
 // vectors. It needs the CTE nvec (vecCountCTE) in the statement.
@@ -106,7 +106,7 @@ func vectorSQL(dims int, user, vector, prefix, limit string) string {
 		) v ORDER BY dist, id LIMIT ` + limit
 }
 
-// The HNSW index proposes max(annFactor*limit, annMinCandidates)
+// The vector index proposes max(annFactor*limit, annMinCandidates)
 // candidates for a search of limit hits, rescored exactly.
 const (
 	annFactor        = 2

@@ -90,6 +90,7 @@ type Store struct {
 	locks   map[*advisoryLock]struct{} // held Locker locks, released by Close
 
 	stats statsCache // the chunks table's statistics, for full-text planning
+	vec   vecWatch   // vectors written since the vector index was checked
 }
 
 var _ engine.Store = (*Store)(nil)
