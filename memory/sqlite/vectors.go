@@ -27,9 +27,10 @@ import (
 //     import next to the server) changed the vectors.
 //
 // The index returns rescoreCandidates(limit) candidates; their exact
-// float32 vectors are read back from the database and rescored, so Score
-// is the exact cosine similarity and the approximation only decides which
-// chunks are looked at.
+// float32 vectors are read back from the database (chunk_vectors, by
+// primary key) and rescored, so Score is the exact cosine similarity and
+// the approximation only decides which chunks are looked at. The chunks'
+// rows are read for the hits returned only.
 
 // maxCachedVectors bounds the vectors held in memory over all users
 // (about 450 bytes each at 384 dimensions); the least recently searched
@@ -173,45 +174,13 @@ func (s *Store) VectorSearch(ctx context.Context, userID string, vector []float3
 	if len(cands) == 0 {
 		return nil, nil
 	}
-	ids := make([]int64, len(cands))
-	for i, c := range cands {
-		ids[i] = c.ID
-	}
-	idJSON, err := json.Marshal(ids)
-	if err != nil {
-		return nil, err
-	}
-	chunks, err := queryAll(ctx, s, s.r.mem.chunksByID, scanChunkVector, string(idJSON), userID)
+	scored, err := s.rescore(rctx, userID, cands, vector)
 	if err != nil {
 		return nil, fmt.Errorf("sqlite: vector search: %w", err)
 	}
-	hits := make([]engine.ChunkHit, 0, len(chunks))
-	for _, c := range chunks {
-		if len(c.Embedding) != len(vector) {
-			continue
-		}
-		score := vecindex.Cosine(c.Embedding, vector)
-		c.Embedding = nil
-		hits = append(hits, engine.ChunkHit{Chunk: c, Score: score, Method: engine.MethodVector})
-	}
-	slices.SortFunc(hits, func(a, b engine.ChunkHit) int {
-		switch {
-		case a.Score > b.Score:
-			return -1
-		case a.Score < b.Score:
-			return 1
-		case a.Chunk.ID < b.Chunk.ID:
-			return -1
-		case a.Chunk.ID > b.Chunk.ID:
-			return 1
-		}
-		return 0
-	})
-	if len(hits) > opts.Limit {
-		hits = hits[:opts.Limit]
-	}
-	for i := range hits {
-		hits[i].Rank = i + 1
+	hits, err := s.vectorHits(ctx, userID, scored, opts.Limit)
+	if err != nil {
+		return nil, fmt.Errorf("sqlite: vector search: %w", err)
 	}
 	return hits, nil
 }
@@ -324,4 +293,74 @@ func (s *Store) idsUnder(ctx context.Context, userID, prefix string) (map[int64]
 		ids[id] = struct{}{}
 	}
 	return ids, rows.Err()
+}
+
+// rescore reads the exact vectors of the candidates (those still the
+// user's) and orders them by cosine similarity to q, best first, ties by
+// id.
+func (s *Store) rescore(ctx context.Context, userID string, cands []vecindex.Candidate, q []float32) ([]scoredChunk, error) {
+	ids := make([]int64, len(cands))
+	for i, c := range cands {
+		ids[i] = c.ID
+	}
+	idJSON, err := json.Marshal(ids)
+	if err != nil {
+		return nil, err
+	}
+	out, err := queryAll(ctx, s, s.r.mem.vectorsByID, func(r scanner) (scoredChunk, error) {
+		var c scoredChunk
+		var blob []byte
+		if err := r.Scan(&c.id, &blob); err != nil {
+			return c, err
+		}
+		if v := decodeVector(blob); len(v) == len(q) {
+			c.score = vecindex.Cosine(v, q)
+		} else {
+			c.id = 0 // another space's: dropped below
+		}
+		return c, nil
+	}, string(idJSON), userID)
+	if err != nil {
+		return nil, err
+	}
+	out = slices.DeleteFunc(out, func(c scoredChunk) bool { return c.id == 0 })
+	slices.SortFunc(out, func(a, b scoredChunk) int {
+		if c := cmp.Compare(b.score, a.score); c != 0 {
+			return c
+		}
+		return cmp.Compare(a.id, b.id)
+	})
+	return out, nil
+}
+
+// scoredChunk is a chunk id with its exact cosine similarity.
+type scoredChunk struct {
+	id    int64
+	score float64
+}
+
+// vectorHits reads the chunks of the best limit scored candidates, in
+// order. The chunk rows are read only for the hits returned, not for
+// every candidate rescored; a chunk deleted since its vector was read is
+// replaced by the next candidate.
+func (s *Store) vectorHits(ctx context.Context, userID string, scored []scoredChunk, limit int) ([]engine.ChunkHit, error) {
+	hits := make([]engine.ChunkHit, 0, min(limit, len(scored)))
+	for len(hits) < limit && len(scored) > 0 {
+		next := scored[:min(limit-len(hits), len(scored))]
+		scored = scored[len(next):]
+		ids := make([]int64, len(next))
+		for i, c := range next {
+			ids[i] = c.id
+		}
+		byID, err := s.chunksOf(ctx, userID, ids)
+		if err != nil {
+			return nil, err
+		}
+		for _, c := range next {
+			if ch, ok := byID[c.id]; ok {
+				hits = append(hits, engine.ChunkHit{Chunk: ch, Score: c.score, Method: engine.MethodVector, Rank: len(hits) + 1})
+			}
+		}
+	}
+	return hits, nil
 }
