@@ -1,6 +1,6 @@
--- Hearth's PostgreSQL store, version 5: the vector index becomes an
--- IVFFlat index that the store builds and rebuilds itself, instead of the
--- HNSW index of version 4.
+-- Hearth's PostgreSQL store, version 5: the store builds the vector index
+-- itself, by default an IVFFlat index that it rebuilds as the vectors
+-- grow, instead of the HNSW index that version 4 created with the space.
 --
 -- Why: an HNSW insert costs about 2,000 buffer visits; at 100,000 vectors
 -- of 384 dimensions that held chunk indexing to 350-1,000 chunks/s, below
@@ -13,17 +13,21 @@
 --
 --   * embedding_space.index_vectors is the number of vectors the current
 --     index was built over (0: no index), index_lists its lists; the store
---     (memory/postgres, vecindex.go) keeps them with the index
---     chunks_embedding_ivf on (embedding::halfvec(N)), N the space's
---     dimension;
+--     (memory/postgres, vecindex.go) keeps them with the index on
+--     (embedding::halfvec(N)), N the space's dimension:
+--     chunks_embedding_ivf, or chunks_embedding_hnsw when the store is
+--     configured for HNSW (better recall on hard data, slower indexing);
 --   * until a space has 2,000 vectors there is no index: searches compare
 --     every vector, which is exact and fast at that size.
 
 -- +goose Up
-DROP INDEX IF EXISTS chunks_embedding_hnsw;
 ALTER TABLE embedding_space
     ADD COLUMN index_vectors bigint NOT NULL DEFAULT 0,
     ADD COLUMN index_lists integer NOT NULL DEFAULT 0;
+-- Version 4's HNSW index stays (a store configured for HNSW keeps it; one
+-- configured for IVFFlat replaces it at Open).
+UPDATE embedding_space SET index_vectors = (SELECT count(*) FROM chunks WHERE embedding IS NOT NULL)
+    WHERE to_regclass('chunks_embedding_hnsw') IS NOT NULL;
 
 -- +goose Down
 DROP INDEX IF EXISTS chunks_embedding_ivf;
@@ -36,7 +40,7 @@ DECLARE
 BEGIN
     SELECT dims INTO d FROM embedding_space WHERE id = 1;
     IF d > 0 AND d <= 4000 THEN
-        EXECUTE format('CREATE INDEX chunks_embedding_hnsw ON chunks USING hnsw ((embedding::halfvec(%s)) halfvec_cosine_ops) WITH (m = 16, ef_construction = 48) WHERE embedding IS NOT NULL', d);
+        EXECUTE format('CREATE INDEX IF NOT EXISTS chunks_embedding_hnsw ON chunks USING hnsw ((embedding::halfvec(%s)) halfvec_cosine_ops) WITH (m = 16, ef_construction = 48) WHERE embedding IS NOT NULL', d);
     END IF;
 END
 $$;

@@ -199,8 +199,10 @@ func (s *Store) SetEmbeddingSpace(ctx context.Context, sp engine.EmbeddingSpace)
 		b.Queue(`UPDATE embedding_space SET model = $1, dims = $2, index_vectors = 0, index_lists = 0 WHERE id = 1`,
 			sp.Model, sp.Dimensions)
 		b.Queue(`UPDATE chunks SET embedding = NULL WHERE embedding IS NOT NULL`)
-		b.Queue(`DROP INDEX IF EXISTS ` + vecIndexName)
-		b.Queue(`DROP INDEX IF EXISTS ` + vecIndexName + `_new`)
+		for _, name := range vecIndexNames {
+			b.Queue(`DROP INDEX IF EXISTS ` + name)
+			b.Queue(`DROP INDEX IF EXISTS ` + name + `_new`)
+		}
 		if err := tx.SendBatch(ctx, b).Close(); err != nil {
 			return err
 		}

@@ -25,6 +25,9 @@ import (
 // that later runs start at once; drop the schemas to rebuild.
 //
 //	go test -run '^$' -bench 'Memory' -benchtime 200x ./memory/postgres/
+//
+// HEARTH_BENCH_VECTOR_INDEX=hnsw runs them with an HNSW vector index
+// instead of the default IVFFlat (corpora in schemas bench_mem_N_hnsw).
 
 const (
 	benchDims      = 384
@@ -95,12 +98,20 @@ func corpusStore(b testing.TB, n int) (*postgres.Store, *benchCorpus) {
 	ctx := context.Background()
 	base := baseURL(b)
 	schema := fmt.Sprintf("bench_mem_%d", n)
+	kind := os.Getenv("HEARTH_BENCH_VECTOR_INDEX")
+	if kind != "" {
+		schema += "_" + kind
+	}
 	admin(b, base, `CREATE SCHEMA IF NOT EXISTS `+schema)
 	u, _ := url.Parse(base)
 	q := u.Query()
 	q.Set("search_path", schema+",public")
 	u.RawQuery = q.Encode()
-	s := openAt(b, u.String())
+	s, err := postgres.Open(ctx, u.String(), postgres.Options{VectorIndex: kind})
+	if err != nil {
+		b.Fatal(err)
+	}
+	b.Cleanup(func() { _ = s.Close() })
 	c := newBenchCorpus()
 	st, err := s.MemoryStats(ctx, "bench")
 	if err != nil {
@@ -225,22 +236,21 @@ func BenchmarkMemoryVectorSearch(b *testing.B) {
 }
 
 // BenchmarkMemoryIndexChunks measures indexing throughput excluding the
-// embedding call: WriteDocument and ReplaceChunks of documents of 100
-// chunks into the 100,000-chunk corpus, with their vectors (IVFFlat
-// insert) and without (full text only); the documents are deleted
-// afterwards. The corpus build logs the throughput of the whole build,
-// which includes the vector index's rebuilds as the vectors double.
+// embedding call: documents of 100 chunks written into the 100,000-chunk
+// corpus (WriteDocument, then ReplaceChunks) with their vectors ("vectors":
+// text whose vectors the embedding cache has), without ("text": full text
+// only), and without, then given their vectors as memory's embedding loop
+// does for new text ("embed-later": ChunksToEmbed and SetEmbeddings). The
+// documents are deleted afterwards. The corpus build logs the throughput
+// of the whole build, which includes the vector index's rebuilds as the
+// vectors double.
 func BenchmarkMemoryIndexChunks(b *testing.B) {
-	for _, withVectors := range []bool{true, false} {
-		name := "text"
-		if withVectors {
-			name = "vectors"
-		}
-		b.Run(name, func(b *testing.B) { benchIndex(b, withVectors) })
+	for _, mode := range []string{"vectors", "text", "embed-later"} {
+		b.Run(mode, func(b *testing.B) { benchIndex(b, mode) })
 	}
 }
 
-func benchIndex(b *testing.B, withVectors bool) {
+func benchIndex(b *testing.B, mode string) {
 	s, c := corpusStore(b, 100_000)
 	ctx := context.Background()
 	b.Cleanup(func() {
@@ -250,11 +260,14 @@ func benchIndex(b *testing.B, withVectors bool) {
 		}
 	})
 	docs := make([][]engine.Chunk, b.N)
+	vecs := make([][][]float32, b.N)
 	for i := range docs {
 		docs[i] = make([]engine.Chunk, benchPerDoc)
+		vecs[i] = make([][]float32, benchPerDoc)
 		for j := range docs[i] {
 			text, v := c.chunk(200_000 + i*benchPerDoc + j)
-			if !withVectors {
+			vecs[i][j] = v
+			if mode != "vectors" {
 				v = nil
 			}
 			docs[i][j] = engine.Chunk{Text: text, Hash: strconv.Itoa(j), End: len(text), Embedding: v}
@@ -269,6 +282,20 @@ func benchIndex(b *testing.B, withVectors bool) {
 			b.Fatal(err)
 		}
 		if err := s.ReplaceChunks(ctx, "bench", path, d.Version, chunks); err != nil {
+			b.Fatal(err)
+		}
+		if mode != "embed-later" {
+			continue
+		}
+		todo, err := s.ChunksToEmbed(ctx, "bench", benchPerDoc)
+		if err != nil || len(todo) != benchPerDoc {
+			b.Fatalf("ChunksToEmbed: %d chunks, %v", len(todo), err)
+		}
+		embs := make([]engine.ChunkEmbedding, len(todo))
+		for j, t := range todo {
+			embs[j] = engine.ChunkEmbedding{ChunkID: t.ID, Vector: vecs[i][t.Seq]}
+		}
+		if err := s.SetEmbeddings(ctx, "bench", embs); err != nil {
 			b.Fatal(err)
 		}
 	}

@@ -26,6 +26,10 @@ func Open(ctx context.Context, url string, opts Options) (*Store, error) {
 	if opts.Now == nil {
 		opts.Now = time.Now
 	}
+	kind, err := vectorIndexKind(opts.VectorIndex)
+	if err != nil {
+		return nil, err
+	}
 	cfg, err := poolConfig(url, opts)
 	if err != nil {
 		return nil, err
@@ -37,7 +41,7 @@ func Open(ctx context.Context, url string, opts Options) (*Store, error) {
 	if err != nil {
 		return nil, fmt.Errorf("postgres: open %s: %w", describe(cfg.ConnConfig), err)
 	}
-	s := &Store{pool: pool, log: opts.Logger, now: opts.Now, locks: map[*advisoryLock]struct{}{}}
+	s := &Store{pool: pool, log: opts.Logger, now: opts.Now, locks: map[*advisoryLock]struct{}{}, vecKind: kind}
 	if err := pool.QueryRow(ctx, `SELECT current_database(), COALESCE(current_schema(), '')`).
 		Scan(&s.dbname, &s.schema); err != nil {
 		pool.Close()
@@ -95,12 +99,15 @@ func registerVector(ctx context.Context, conn *pgx.Conn) error {
 	if err := pgvector.RegisterTypes(ctx, conn); err != nil {
 		return err
 	}
-	// IVFFlat searches read ivfProbes lists, and more while the user and
-	// path filters leave fewer rows than the LIMIT (pgvector 0.8's
-	// iterative scan; the candidates are rescored exactly, so their order
-	// need not be strict). No parallel workers: the store's statements
-	// are short, and starting workers costs more than they save.
-	_, err := conn.Exec(ctx, fmt.Sprintf(`SET ivfflat.probes = %d; SET ivfflat.iterative_scan = relaxed_order; SET max_parallel_workers_per_gather = 0`, ivfProbes))
+	// IVFFlat searches read ivfProbes lists, HNSW searches keep
+	// hnswEfSearch candidates, and both read on while the user and path
+	// filters leave fewer rows than the LIMIT (pgvector 0.8's iterative
+	// scans; the candidates are rescored exactly, so IVFFlat's order need
+	// not be strict). No parallel workers: the store's statements are
+	// short, and starting workers costs more than they save.
+	_, err := conn.Exec(ctx, fmt.Sprintf(`SET ivfflat.probes = %d; SET ivfflat.iterative_scan = relaxed_order;
+		SET hnsw.ef_search = %d; SET hnsw.iterative_scan = strict_order; SET max_parallel_workers_per_gather = 0`,
+		ivfProbes, hnswEfSearch))
 	return err
 }
 

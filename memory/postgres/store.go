@@ -71,6 +71,12 @@ type Options struct {
 	MaxConns int32
 	// Now is the clock used for zero timestamps (default time.Now).
 	Now func() time.Time
+	// VectorIndex is the kind of the memory's vector index:
+	// VectorIndexIVFFlat (the default: fast indexing) or VectorIndexHNSW
+	// (better recall on hard data, indexing some five times slower); see
+	// vecindex.go. Processes sharing a database must agree: the store
+	// converts the index to its kind at Open.
+	VectorIndex string
 }
 
 // Store is the PostgreSQL engine.Store. It is safe for concurrent use, by
@@ -89,8 +95,9 @@ type Store struct {
 	locksMu sync.Mutex
 	locks   map[*advisoryLock]struct{} // held Locker locks, released by Close
 
-	stats statsCache // the chunks table's statistics, for full-text planning
-	vec   vecWatch   // vectors written since the vector index was checked
+	stats   statsCache // the chunks table's statistics, for full-text planning
+	vec     vecWatch   // vectors written since the vector index was checked
+	vecKind vecKind    // the kind of vector index the store keeps
 }
 
 var _ engine.Store = (*Store)(nil)

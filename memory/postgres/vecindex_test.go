@@ -2,20 +2,31 @@ package postgres_test
 
 import (
 	"context"
+	"database/sql"
 	"fmt"
 	"math/rand/v2"
 	"sync"
 	"testing"
 
 	"github.com/jackc/pgx/v5"
+	_ "github.com/jackc/pgx/v5/stdlib" // database/sql driver "pgx", for goose
+	"github.com/pressly/goose/v3"
 
 	"github.com/hearthbot/hearth/engine"
 	"github.com/hearthbot/hearth/memory/postgres"
+	"github.com/hearthbot/hearth/migrations"
 )
 
-// indexState reads the vector index's recorded size and lists and
-// whether it exists.
-func indexState(t *testing.T, u string) (vectors int64, lists int, exists bool) {
+// vecIndex is the state of a schema's vector index: the size and lists
+// recorded in embedding_space and the vector indexes on chunks by name.
+type vecIndex struct {
+	vectors int64
+	lists   int
+	methods map[string]string // index name: access method
+	oids    map[string]uint32
+}
+
+func readVecIndex(t *testing.T, u string) vecIndex {
 	t.Helper()
 	ctx := context.Background()
 	conn, err := pgx.Connect(ctx, u)
@@ -23,11 +34,37 @@ func indexState(t *testing.T, u string) (vectors int64, lists int, exists bool) 
 		t.Fatal(err)
 	}
 	defer conn.Close(ctx)
-	if err := conn.QueryRow(ctx, `SELECT index_vectors, index_lists, to_regclass('chunks_embedding_ivf') IS NOT NULL
-		FROM embedding_space`).Scan(&vectors, &lists, &exists); err != nil {
+	v := vecIndex{methods: map[string]string{}, oids: map[string]uint32{}}
+	if err := conn.QueryRow(ctx, `SELECT index_vectors, index_lists FROM embedding_space`).Scan(&v.vectors, &v.lists); err != nil {
 		t.Fatal(err)
 	}
-	return vectors, lists, exists
+	rows, err := conn.Query(ctx, `SELECT c.relname, am.amname, c.oid FROM pg_index i
+		JOIN pg_class c ON c.oid = i.indexrelid JOIN pg_am am ON am.oid = c.relam
+		WHERE i.indrelid = 'chunks'::regclass AND am.amname IN ('ivfflat', 'hnsw')`)
+	if err != nil {
+		t.Fatal(err)
+	}
+	defer rows.Close()
+	for rows.Next() {
+		var name, method string
+		var oid uint32
+		if err := rows.Scan(&name, &method, &oid); err != nil {
+			t.Fatal(err)
+		}
+		v.methods[name], v.oids[name] = method, oid
+	}
+	return v
+}
+
+// indexState reads the vector index's recorded size and lists and
+// whether the IVFFlat index exists (and no other).
+func indexState(t *testing.T, u string) (vectors int64, lists int, exists bool) {
+	t.Helper()
+	v := readVecIndex(t, u)
+	if len(v.methods) > 1 {
+		t.Fatalf("several vector indexes: %v", v.methods)
+	}
+	return v.vectors, v.lists, v.methods["chunks_embedding_ivf"] == "ivfflat"
 }
 
 // writeVectors writes docs documents of 100 chunks with random vectors of
@@ -144,5 +181,100 @@ func TestVectorIndexLifecycle(t *testing.T) {
 	hits, err := s.VectorSearch(ctx, "u1", four["v/0200.md"], engine.SearchOptions{Limit: 1})
 	if err != nil || len(hits) != 1 || hits[0].Chunk.Path != "v/0200.md" {
 		t.Fatalf("search in the new space: %+v, %v", hits, err)
+	}
+}
+
+// TestVectorIndexHNSW: a store configured for HNSW builds that index at
+// 2,000 vectors and keeps it as they grow (no rebuild); a store opened on
+// the same database with the default converts it to IVFFlat.
+func TestVectorIndexHNSW(t *testing.T) {
+	ctx := t.Context()
+	u := schemaURL(t)
+	s, err := postgres.Open(ctx, u, postgres.Options{VectorIndex: postgres.VectorIndexHNSW})
+	if err != nil {
+		t.Fatal(err)
+	}
+	defer s.Close()
+	if err := s.CreateUser(ctx, engine.User{ID: "u1", Name: "U1", Role: engine.RoleOwner}); err != nil {
+		t.Fatal(err)
+	}
+	if _, err := s.SetEmbeddingSpace(ctx, engine.EmbeddingSpace{Model: "m8", Dimensions: 8}); err != nil {
+		t.Fatal(err)
+	}
+	vecs := writeVectors(t, s, 0, 21, 8)
+	v := readVecIndex(t, u)
+	if len(v.methods) != 1 || v.methods["chunks_embedding_hnsw"] != "hnsw" || v.vectors < 2000 || v.lists != 0 {
+		t.Fatalf("2,100 vectors: %+v, want one HNSW index over 2,000+", v)
+	}
+	for path, vec := range vecs {
+		hits, err := s.VectorSearch(ctx, "u1", vec, engine.SearchOptions{Limit: 1})
+		if err != nil || len(hits) != 1 || hits[0].Chunk.Path != path {
+			t.Fatalf("search for the vector of %s: %+v, %v", path, hits, err)
+		}
+	}
+	writeVectors(t, s, 21, 25, 8)
+	if after := readVecIndex(t, u); after.oids["chunks_embedding_hnsw"] != v.oids["chunks_embedding_hnsw"] {
+		t.Fatalf("4,600 vectors: the HNSW index was rebuilt (%v, was %v)", after.oids, v.oids)
+	}
+	s.Close()
+	openAt(t, u)
+	if n, lists, exists := indexState(t, u); !exists || n != 4600 || lists != 67 {
+		t.Fatalf("opened for IVFFlat: index %v over %d in %d lists, want one over 4,600 in 67", exists, n, lists)
+	}
+}
+
+// TestVectorIndexUpgrade: a database of version 4 (HNSW index created
+// with the space) keeps its index under a store configured for HNSW, and
+// gets an IVFFlat index from a default store.
+func TestVectorIndexUpgrade(t *testing.T) {
+	ctx := t.Context()
+	u := schemaURL(t)
+	db, err := sql.Open("pgx", u)
+	if err != nil {
+		t.Fatal(err)
+	}
+	defer db.Close()
+	p, err := goose.NewProvider(goose.DialectPostgres, db, migrations.FS(), goose.WithDisableGlobalRegistry(true))
+	if err != nil {
+		t.Fatal(err)
+	}
+	if _, err := p.UpTo(ctx, 4); err != nil {
+		t.Fatal(err)
+	}
+	// What version 4's store left: the space, its HNSW index, vectors.
+	for _, q := range []string{
+		`INSERT INTO users (id, name, role, created_at) VALUES ('u1', 'U1', 'owner', now())`,
+		`INSERT INTO documents (user_id, path, content, size, version, indexed_version, created_at, updated_at)
+			VALUES ('u1', 'a.md', 'x', 1, 1, 1, now(), now())`,
+		`UPDATE embedding_space SET model = 'm8', dims = 8`,
+		`CREATE INDEX chunks_embedding_hnsw ON chunks USING hnsw ((embedding::halfvec(8)) halfvec_cosine_ops)
+			WITH (m = 16, ef_construction = 48) WHERE embedding IS NOT NULL`,
+		`INSERT INTO chunks (doc_id, user_id, path, seq, text, start_off, end_off, hash, embedding)
+			SELECT (SELECT id FROM documents), 'u1', 'a.md', g, 'x', 0, 1, 'h',
+				(SELECT array_agg(random() - 0.5) FROM generate_series(1, 8) WHERE g > 0)::vector
+			FROM generate_series(1, 2500) g`,
+	} {
+		if _, err := db.ExecContext(ctx, q); err != nil {
+			t.Fatalf("%s: %v", q, err)
+		}
+	}
+	var hnswOID uint32
+	if err := db.QueryRowContext(ctx, `SELECT 'chunks_embedding_hnsw'::regclass::oid`).Scan(&hnswOID); err != nil {
+		t.Fatal(err)
+	}
+	s, err := postgres.Open(ctx, u, postgres.Options{VectorIndex: postgres.VectorIndexHNSW})
+	if err != nil {
+		t.Fatal(err)
+	}
+	s.Close()
+	if v := readVecIndex(t, u); v.vectors != 2500 || len(v.methods) != 1 || v.oids["chunks_embedding_hnsw"] != hnswOID {
+		t.Fatalf("after migrating with HNSW: %+v, want version 4's index, kept, over 2,500", v)
+	}
+	openAt(t, u)
+	if n, lists, exists := indexState(t, u); !exists || n != 2500 || lists != 50 {
+		t.Fatalf("after migrating with IVFFlat: index %v over %d in %d lists, want one over 2,500 in 50", exists, n, lists)
+	}
+	if _, err := postgres.Open(ctx, u, postgres.Options{VectorIndex: "annoy"}); err == nil {
+		t.Error("Open with an unknown vector index succeeded")
 	}
 }
