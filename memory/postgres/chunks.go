@@ -28,67 +28,6 @@ func vectorArg(v []float32) any {
 	return pgvector.NewVector(v)
 }
 
-// ReplaceChunks replaces a document's chunks if it is still at version,
-// in one transaction holding the document's row lock; see
-// engine.ChunkStore. The chunks are written with COPY.
-func (s *Store) ReplaceChunks(ctx context.Context, userID, path string, version int64, chunks []engine.Chunk) error {
-	if err := docKey("replace chunks of", userID, path); err != nil {
-		return err
-	}
-	err := s.tx(ctx, func(tx pgx.Tx) error {
-		var id, cur int64
-		err := tx.QueryRow(ctx, `SELECT id, version FROM documents WHERE user_id = $1 AND path = $2 FOR UPDATE`,
-			userID, path).Scan(&id, &cur)
-		if errors.Is(err, pgx.ErrNoRows) {
-			return engine.ErrNotFound
-		}
-		if err != nil {
-			return err
-		}
-		if cur != version {
-			return fmt.Errorf("document is at version %d, chunks are of %d: %w", cur, version, engine.ErrConflict)
-		}
-		sp, err := lockSpace(ctx, tx)
-		if err != nil {
-			return err
-		}
-		for i, c := range chunks {
-			if c.Embedding != nil && len(c.Embedding) != sp.Dimensions {
-				return fmt.Errorf("chunk %d: vector of %d dimensions, space %q has %d: %w",
-					i, len(c.Embedding), sp.Model, sp.Dimensions, engine.ErrDimensionMismatch)
-			}
-		}
-		if _, err := tx.Exec(ctx, `DELETE FROM chunks WHERE doc_id = $1`, id); err != nil {
-			return err
-		}
-		if len(chunks) > 0 {
-			rows := make([][]any, len(chunks))
-			for i, c := range chunks {
-				rows[i] = []any{id, userID, path, i, c.Heading, c.Text, c.Start, c.End, c.Hash, vectorArg(c.Embedding)}
-			}
-			_, err := tx.CopyFrom(ctx, pgx.Identifier{"chunks"},
-				[]string{"doc_id", "user_id", "path", "seq", "heading", "text", "start_off", "end_off", "hash", "embedding"},
-				pgx.CopyFromRows(rows))
-			if err != nil {
-				return fmt.Errorf("copy chunks: %w", err)
-			}
-		}
-		_, err = tx.Exec(ctx, `UPDATE documents SET indexed_version = $1 WHERE id = $2`, version, id)
-		return err
-	})
-	if err != nil {
-		return fmt.Errorf("postgres: replace chunks of %q of %q: %w", path, userID, s.poolErr(err))
-	}
-	vectors := 0
-	for _, c := range chunks {
-		if c.Embedding != nil {
-			vectors++
-		}
-	}
-	s.noteVectors(ctx, vectors)
-	return nil
-}
-
 // lockSpace reads the embedding space, holding its row against a
 // concurrent SetEmbeddingSpace until the transaction ends, so that no
 // vector of an old space is written after the change.
