@@ -47,9 +47,10 @@ func Open(ctx context.Context, url string, opts Options) (*Store, error) {
 		pool.Close()
 		return nil, fmt.Errorf("postgres: open %s: %w", describe(cfg.ConnConfig), err)
 	}
-	// A database upgraded from the HNSW index, or whose vectors grew while
-	// no process wrote through this build, gets its index now.
-	next, err := s.maintainVectorIndex(ctx)
+	// A database upgraded from version 4's index, or opened with another
+	// kind of index, or whose vectors grew while no process wrote through
+	// this build, gets its index now, unless another process is at it.
+	next, err := s.maintainVectorIndex(ctx, false)
 	if err != nil {
 		pool.Close()
 		return nil, fmt.Errorf("postgres: open %s: %w", describe(cfg.ConnConfig), err)

@@ -163,9 +163,11 @@ func (s *Store) noteVectors(ctx context.Context, n int) {
 	if !check {
 		return
 	}
-	next, err := s.maintainVectorIndex(ctx)
+	next, err := s.maintainVectorIndex(ctx, true)
 	if err != nil {
-		s.log.Warn("postgres: vector index upkeep failed; searches go on with the current index", "err", err)
+		if ctx.Err() == nil {
+			s.log.Warn("postgres: vector index upkeep failed; searches go on with the current index", "err", err)
+		}
 		return
 	}
 	w.mu.Lock()
@@ -182,7 +184,7 @@ func (s *Store) noteVectors(ctx context.Context, n int) {
 // after loading or deleting many vectors at once. It waits for a build
 // another process runs.
 func (s *Store) MaintainVectorIndex(ctx context.Context) error {
-	next, err := s.maintainVectorIndex(ctx)
+	next, err := s.maintainVectorIndex(ctx, true)
 	if err != nil {
 		return err
 	}
@@ -194,7 +196,10 @@ func (s *Store) MaintainVectorIndex(ctx context.Context) error {
 
 // maintainVectorIndex checks the index and builds it when due. It returns
 // how many more vectors this process may write before the next check.
-func (s *Store) maintainVectorIndex(ctx context.Context) (int64, error) {
+// Unless wait is set, it gives up at once (checking again after
+// minCheckEvery vectors) when the space's row is locked: by a build or a
+// change of space in another process, or by chunk writes in flight.
+func (s *Store) maintainVectorIndex(ctx context.Context, wait bool) (int64, error) {
 	if err := s.check(ctx); err != nil {
 		return 0, err
 	}
@@ -205,8 +210,16 @@ func (s *Store) maintainVectorIndex(ctx context.Context) (int64, error) {
 			dims           int
 			built, vectors int64
 		)
-		if err := tx.QueryRow(ctx, `SELECT dims, index_vectors FROM embedding_space WHERE id = 1 FOR UPDATE`).
-			Scan(&dims, &built); err != nil {
+		lock := `FOR UPDATE`
+		if !wait {
+			lock = `FOR UPDATE SKIP LOCKED`
+		}
+		err := tx.QueryRow(ctx, `SELECT dims, index_vectors FROM embedding_space WHERE id = 1 `+lock).Scan(&dims, &built)
+		if errors.Is(err, pgx.ErrNoRows) && !wait {
+			next = minCheckEvery
+			return nil
+		}
+		if err != nil {
 			return err
 		}
 		if err := tx.QueryRow(ctx, `SELECT count(*) FROM chunks WHERE embedding IS NOT NULL`).Scan(&vectors); err != nil {
