@@ -7,9 +7,10 @@ import (
 	"strings"
 	"sync"
 	"time"
-	"unicode"
 
 	"github.com/jackc/pgx/v5"
+
+	"github.com/hearthbot/hearth/memory/ftsquery"
 )
 
 // Full-text cost bounds, the model of memory/sqlite's. ts_rank reads
@@ -45,51 +46,6 @@ const (
 	statsTTL = time.Minute
 )
 
-// maxQueryWords bounds the words of a full-text query.
-const maxQueryWords = 32
-
-// stopwords are left out of a full-text query unless nothing else remains
-// (as memory/sqlite does): they match most chunks and add nothing to the
-// ranking. English only.
-var stopwords = map[string]bool{
-	"a": true, "an": true, "and": true, "are": true, "as": true, "at": true, "be": true, "but": true,
-	"by": true, "do": true, "for": true, "from": true, "has": true, "have": true, "i": true, "if": true,
-	"in": true, "is": true, "it": true, "its": true, "me": true, "my": true, "no": true, "not": true,
-	"of": true, "on": true, "or": true, "so": true, "that": true, "the": true, "their": true, "them": true,
-	"there": true, "they": true, "this": true, "to": true, "was": true, "we": true, "were": true,
-	"what": true, "when": true, "where": true, "which": true, "who": true, "will": true, "with": true,
-	"you": true, "your": true, "s": true, "t": true, "d": true, "ll": true, "re": true, "ve": true, "m": true,
-}
-
-// queryWords splits what a person typed into its distinct lower-case
-// words (letters and digits; everything else, including tsquery syntax,
-// separates words), stopwords left out unless only stopwords remain.
-func queryWords(query string) []string {
-	fields := strings.FieldsFunc(strings.ToLower(query), func(r rune) bool {
-		return !unicode.IsLetter(r) && !unicode.IsDigit(r)
-	})
-	seen := map[string]bool{}
-	var words, stop []string
-	for _, f := range fields {
-		if seen[f] {
-			continue
-		}
-		seen[f] = true
-		if stopwords[f] {
-			stop = append(stop, f)
-		} else {
-			words = append(words, f)
-		}
-	}
-	if len(words) == 0 {
-		words = stop
-	}
-	if len(words) > maxQueryWords {
-		words = words[:maxQueryWords]
-	}
-	return words
-}
-
 // ftsPlan is a full-text query ready for SQL.
 type ftsPlan struct {
 	// query is the to_tsquery expression: the words kept, joined by |
@@ -124,7 +80,7 @@ type statsCache struct {
 // planFTS turns a query into a plan for userID's chunks: its words, the
 // common ones left out, and the part of the user's chunks to rank.
 func (s *Store) planFTS(ctx context.Context, userID, query string) (ftsPlan, error) {
-	words := queryWords(query)
+	words := ftsquery.Words(query)
 	if len(words) == 0 {
 		return ftsPlan{}, nil
 	}

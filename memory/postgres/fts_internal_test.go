@@ -5,36 +5,6 @@ import (
 	"testing"
 )
 
-func TestQueryWords(t *testing.T) {
-	for _, tc := range []struct {
-		in   string
-		want string
-	}{
-		{"ZEBRA", "zebra"},
-		{"zebra's stripes, zebra", "zebra stripes"},
-		{"the and of", "the and of"}, // only stopwords: kept
-		{"the zebra", "zebra"},
-		{`zebra" OR *:  -lion`, "zebra lion"},
-		{"!!! ???", ""},
-	} {
-		got := queryWords(tc.in)
-		if s := join(got); s != tc.want {
-			t.Errorf("queryWords(%q) = %q, want %q", tc.in, s, tc.want)
-		}
-	}
-}
-
-func join(ws []string) string {
-	out := ""
-	for i, w := range ws {
-		if i > 0 {
-			out += " "
-		}
-		out += w
-	}
-	return out
-}
-
 // TestFTSPlan checks the cost bounds on made-up statistics: 100,000 rows,
 // one user holding 90% of them.
 func TestFTSPlan(t *testing.T) {

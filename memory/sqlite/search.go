@@ -6,13 +6,10 @@ import (
 	"encoding/json"
 	"fmt"
 	"strings"
-	"unicode"
 
 	"github.com/hearthbot/hearth/engine"
+	"github.com/hearthbot/hearth/memory/ftsquery"
 )
-
-// maxQueryWords bounds the words of a full-text query.
-const maxQueryWords = 32
 
 // Common words of a large workspace are left out of a query (when rarer
 // words remain): a word in more than commonShare of a user's chunks adds
@@ -37,48 +34,6 @@ const (
 	commonMinChunks = 2000
 	scoreCap        = 600
 )
-
-// stopwords are left out of a full-text query unless nothing else
-// remains: they match most chunks, add nothing to the ranking and make the
-// query slow on a large corpus. English only; other languages' common
-// words are weighed down by BM25 alone.
-var stopwords = map[string]bool{
-	"a": true, "an": true, "and": true, "are": true, "as": true, "at": true, "be": true, "but": true,
-	"by": true, "do": true, "for": true, "from": true, "has": true, "have": true, "i": true, "if": true,
-	"in": true, "is": true, "it": true, "its": true, "me": true, "my": true, "no": true, "not": true,
-	"of": true, "on": true, "or": true, "so": true, "that": true, "the": true, "their": true, "them": true,
-	"there": true, "they": true, "this": true, "to": true, "was": true, "we": true, "were": true,
-	"what": true, "when": true, "where": true, "which": true, "who": true, "will": true, "with": true,
-	"you": true, "your": true, "s": true, "t": true, "d": true, "ll": true, "re": true, "ve": true, "m": true,
-}
-
-// queryWords splits a query into its distinct lower-case words (letters
-// and digits), leaving out stopwords unless only stopwords remain.
-func queryWords(query string) []string {
-	fields := strings.FieldsFunc(strings.ToLower(query), func(r rune) bool {
-		return !unicode.IsLetter(r) && !unicode.IsDigit(r)
-	})
-	seen := map[string]bool{}
-	var words, stop []string
-	for _, f := range fields {
-		if seen[f] {
-			continue
-		}
-		seen[f] = true
-		if stopwords[f] {
-			stop = append(stop, f)
-		} else {
-			words = append(words, f)
-		}
-	}
-	if len(words) == 0 {
-		words = stop
-	}
-	if len(words) > maxQueryWords {
-		words = words[:maxQueryWords]
-	}
-	return words
-}
 
 // ftsOwner is the owner-column token of a user (the FTS triggers compute
 // the same: 'u' || hex(user_id)).
@@ -107,7 +62,7 @@ func (s *Store) FullTextSearch(ctx context.Context, userID, query string, opts e
 	if userID == "" || opts.Limit <= 0 {
 		return nil, fmt.Errorf("sqlite: full-text search: need a user id and a positive limit, got %q/%d", userID, opts.Limit)
 	}
-	words := queryWords(query)
+	words := ftsquery.Words(query)
 	if len(words) == 0 {
 		return nil, nil
 	}
