@@ -17,7 +17,7 @@ func openStore(ctx context.Context, cfg *config.Config, log *slog.Logger) (engin
 	if cfg.Database.URL != "" {
 		// Migrations run at Open under an advisory lock: processes
 		// starting together on one database migrate once.
-		st, err := postgres.Open(ctx, cfg.Database.URL, postgres.Options{Logger: log})
+		st, err := postgres.Open(ctx, cfg.Database.URL, postgres.Options{Logger: log, VectorIndex: cfg.Database.VectorIndex})
 		if err != nil {
 			return nil, fmt.Errorf("open the PostgreSQL store (database.url): %w", err)
 		}

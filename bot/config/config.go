@@ -188,6 +188,10 @@ type DatabaseConfig struct {
 	// Path is the embedded store's file. Empty: $HEARTH_HOME/hearth.db.
 	// Default "".
 	Path string `koanf:"path"`
+	// VectorIndex is the PostgreSQL store's index of memory vectors:
+	// "hnsw" (best recall) or "ivfflat" (rebuilt as vectors double). Every
+	// process sharing a database must use the same. Default "hnsw".
+	VectorIndex string `koanf:"vector_index"`
 }
 
 // ChannelsConfig configures every channel adapter.
@@ -525,8 +529,9 @@ Never reveal secrets, keys or private data.`
 // are empty here and resolved by Load.
 func Default() Config {
 	return Config{
-		Home: "~/.hearth",
-		Log:  LogConfig{Level: "info", Format: "text"},
+		Home:     "~/.hearth",
+		Log:      LogConfig{Level: "info", Format: "text"},
+		Database: DatabaseConfig{VectorIndex: "hnsw"},
 		LLM: LLMConfig{
 			MaxTokens:     4096,
 			ContextWindow: 32768,

@@ -180,6 +180,8 @@ func (c *Config) check() []Problem {
 		}
 	}
 
+	ch.oneOf("database.vector_index", c.Database.VectorIndex, "hnsw", "ivfflat")
+
 	c.checkWebhook(ch)
 	c.checkAPI(ch)
 	c.checkTelegram(ch)

@@ -118,6 +118,7 @@ func TestValidationRules(t *testing.T) {
 		{"embeddings base_url", func(c *Config) { c.Embeddings.BaseURL = "nope" }, "embeddings.base_url", ""},
 		{"embeddings dimensions", func(c *Config) { c.Embeddings.Dimensions = -3 }, "embeddings.dimensions", "must be at least 0, got -3"},
 		{"rrf_k", func(c *Config) { c.Memory.RRFK = 0 }, "memory.rrf_k", "must be at least 1, got 0"},
+		{"vector_index", func(c *Config) { c.Database.VectorIndex = "flat" }, "database.vector_index", ""},
 		{"chunk_overlap", func(c *Config) { c.Memory.ChunkOverlap = 0.6 }, "memory.chunk_overlap", "must be between 0 and 0.5, got 0.6"},
 		{"total below file cap", func(c *Config) { c.Memory.TotalChars = 500 }, "memory.total_chars", "must be at least 12000, got 500"},
 		{"recall_tokens", func(c *Config) { c.Memory.RecallTokens = -1 }, "memory.recall_tokens", "must be at least 0, got -1"},
