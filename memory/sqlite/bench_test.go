@@ -184,3 +184,20 @@ func BenchmarkOpen(b *testing.B) {
 		}
 	}
 }
+
+// BenchmarkOpenFresh creates a store in a new file (every migration
+// applied) and closes it: the store's share of a first start.
+func BenchmarkOpenFresh(b *testing.B) {
+	dir := b.TempDir()
+	b.ReportAllocs()
+	b.ResetTimer()
+	for i := 0; i < b.N; i++ {
+		s, err := sqlite.Open(context.Background(), filepath.Join(dir, fmt.Sprintf("h%d.db", i)), sqlite.Options{})
+		if err != nil {
+			b.Fatal(err)
+		}
+		if err := s.Close(); err != nil {
+			b.Fatal(err)
+		}
+	}
+}

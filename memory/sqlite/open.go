@@ -124,6 +124,13 @@ func (s *Store) migrate(ctx context.Context) error {
 	if err != nil {
 		return err
 	}
+	fresh, err := applyBaseline(ctx, s.wdb)
+	if err != nil {
+		return fmt.Errorf("migrations: %w", err)
+	}
+	if fresh {
+		s.log.Info("sqlite schema created", "path", s.path)
+	}
 	p, err := goose.NewProvider(goose.DialectSQLite3, s.wdb, fsys,
 		goose.WithDisableGlobalRegistry(true),
 		goose.WithSlog(s.log),
