@@ -20,14 +20,6 @@ const chunkCols = `c.id, c.user_id, c.path, c.seq, c.heading, c.text, c.start_of
 // halfvec type; a larger space is searched exactly, without an index.
 const maxIndexedDims = 4000
 
-// vectorArg is a vector parameter: nil (NULL) for no vector.
-func vectorArg(v []float32) any {
-	if v == nil {
-		return nil
-	}
-	return pgvector.NewVector(v)
-}
-
 // lockSpace reads the embedding space, holding its row against a
 // concurrent SetEmbeddingSpace until the transaction ends, so that no
 // vector of an old space is written after the change.
@@ -42,8 +34,8 @@ func (s *Store) GetChunks(ctx context.Context, userID, path string) ([]engine.Ch
 	if err := docKey("get chunks of", userID, path); err != nil {
 		return nil, err
 	}
-	out, err := queryAll(ctx, s, scanChunkVector, `SELECT `+chunkCols+`, c.embedding
-		FROM documents d JOIN chunks c ON c.doc_id = d.id
+	out, err := queryAll(ctx, s, scanChunkVector, `SELECT `+chunkCols+`, v.embedding
+		FROM documents d JOIN chunks c ON c.doc_id = d.id LEFT JOIN chunk_vectors v ON v.chunk_id = c.id
 		WHERE d.user_id = $1 AND d.path = $2 ORDER BY c.seq`, userID, path)
 	if err != nil {
 		return nil, fmt.Errorf("postgres: chunks of %q of %q: %w", path, userID, err)
@@ -52,13 +44,14 @@ func (s *Store) GetChunks(ctx context.Context, userID, path string) ([]engine.Ch
 }
 
 // ChunksToEmbed lists up to limit chunks of a user without an embedding,
-// in id order.
+// in id order (from embed_queue).
 func (s *Store) ChunksToEmbed(ctx context.Context, userID string, limit int) ([]engine.Chunk, error) {
 	if userID == "" || limit <= 0 {
 		return nil, fmt.Errorf("postgres: chunks to embed: need a user id and a positive limit, got %q/%d", userID, limit)
 	}
-	out, err := queryAll(ctx, s, scanChunk, `SELECT `+chunkCols+` FROM chunks c JOIN documents d ON d.id = c.doc_id
-		WHERE c.user_id = $1 AND c.embedding IS NULL ORDER BY c.id LIMIT $2`, userID, limit)
+	out, err := queryAll(ctx, s, scanChunk, `SELECT `+chunkCols+` FROM embed_queue q
+		JOIN chunks c ON c.id = q.chunk_id JOIN documents d ON d.id = c.doc_id
+		WHERE q.user_id = $1 ORDER BY q.chunk_id LIMIT $2`, userID, limit)
 	if err != nil {
 		return nil, fmt.Errorf("postgres: chunks to embed of %q: %w", userID, err)
 	}
@@ -66,7 +59,9 @@ func (s *Store) ChunksToEmbed(ctx context.Context, userID string, limit int) ([]
 }
 
 // SetEmbeddings stores vectors of a user's chunks, all or none, in one
-// statement; ids of other users' or deleted chunks are skipped.
+// statement; ids of other users' or deleted chunks are skipped. The
+// vectors are staged: searchable at once, in the vector index once the
+// absorber has moved them (absorb.go).
 func (s *Store) SetEmbeddings(ctx context.Context, userID string, embs []engine.ChunkEmbedding) error {
 	if userID == "" {
 		return errors.New("postgres: set embeddings: user id is empty")
@@ -90,16 +85,29 @@ func (s *Store) SetEmbeddings(ctx context.Context, userID string, embs []engine.
 					e.ChunkID, len(e.Vector), sp.Model, sp.Dimensions, engine.ErrDimensionMismatch)
 			}
 		}
-		_, err = tx.Exec(ctx, `UPDATE chunks c SET embedding = u.v
-			FROM unnest($1::bigint[], $2::vector[]) AS u(id, v)
-			WHERE c.id = u.id AND c.user_id = $3`, ids, vecs, userID)
-		return err
+		return upsertVectors(ctx, tx, userID, ids, vecs)
 	})
 	if err != nil {
 		return fmt.Errorf("postgres: set embeddings of %q: %w", userID, s.poolErr(err))
 	}
 	s.noteVectors(ctx, len(embs))
 	return nil
+}
+
+// upsertVectors stores vectors of a user's chunks, staged (see
+// absorb.go), and takes the chunks off embed_queue; ids of other users' or
+// deleted chunks are skipped. A vector equal to the stored one leaves its
+// row (and its place in the index) as it is.
+func upsertVectors(ctx context.Context, tx pgx.Tx, userID string, ids []int64, vecs []pgvector.Vector) error {
+	_, err := tx.Exec(ctx, `WITH u AS (SELECT c.id, c.user_id, c.path, u.v
+			FROM unnest($1::bigint[], $2::vector[]) AS u(id, v) JOIN chunks c ON c.id = u.id
+			WHERE c.user_id = $3),
+		ins AS (INSERT INTO chunk_vectors AS cv (chunk_id, user_id, path, embedding)
+			SELECT id, user_id, path, v FROM u
+			ON CONFLICT (chunk_id) DO UPDATE SET embedding = excluded.embedding, indexed = false
+			WHERE cv.embedding <> excluded.embedding)
+		DELETE FROM embed_queue q USING u WHERE q.chunk_id = u.id`, ids, vecs, userID)
+	return err
 }
 
 // EmbeddingSpace returns the space of the stored vectors.
@@ -137,11 +145,12 @@ func (s *Store) SetEmbeddingSpace(ctx context.Context, sp engine.EmbeddingSpace)
 		b := &pgx.Batch{}
 		b.Queue(`UPDATE embedding_space SET model = $1, dims = $2, index_vectors = 0, index_lists = 0 WHERE id = 1`,
 			sp.Model, sp.Dimensions)
-		b.Queue(`UPDATE chunks SET embedding = NULL WHERE embedding IS NOT NULL`)
 		for _, name := range vecIndexNames {
 			b.Queue(`DROP INDEX IF EXISTS ` + name)
 			b.Queue(`DROP INDEX IF EXISTS ` + name + `_new`)
 		}
+		b.Queue(`DELETE FROM chunk_vectors`)
+		b.Queue(`INSERT INTO embed_queue (chunk_id, user_id) SELECT id, user_id FROM chunks ON CONFLICT DO NOTHING`)
 		if err := tx.SendBatch(ctx, b).Close(); err != nil {
 			return err
 		}
@@ -170,7 +179,7 @@ func (s *Store) MemoryStats(ctx context.Context, userID string) (engine.MemorySt
 		(SELECT count(*) FROM documents WHERE ($1 = '' OR user_id = $1) AND indexed_version <> version),
 		(SELECT count(*) FROM document_versions v JOIN documents d ON d.id = v.doc_id WHERE $1 = '' OR d.user_id = $1),
 		(SELECT count(*) FROM chunks WHERE $1 = '' OR user_id = $1),
-		(SELECT count(*) FROM chunks WHERE ($1 = '' OR user_id = $1) AND embedding IS NOT NULL),
+		(SELECT count(*) FROM chunk_vectors WHERE $1 = '' OR user_id = $1),
 		(SELECT COALESCE(sum(size), 0) FROM documents WHERE $1 = '' OR user_id = $1)`, userID).
 		Scan(&st.Documents, &st.DocumentsToIndex, &st.Versions, &st.Chunks, &st.ChunksEmbedded, &st.Bytes)
 	if err != nil {

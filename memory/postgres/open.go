@@ -47,7 +47,7 @@ func Open(ctx context.Context, url string, opts Options) (*Store, error) {
 		pool.Close()
 		return nil, fmt.Errorf("postgres: open %s: %w", describe(cfg.ConnConfig), err)
 	}
-	// A database upgraded from version 4's index, or opened with another
+	// A database upgraded from an older version, or opened with another
 	// kind of index, or whose vectors grew while no process wrote through
 	// this build, gets its index now, unless another process is at it.
 	next, err := s.maintainVectorIndex(ctx, false)
@@ -56,6 +56,9 @@ func Open(ctx context.Context, url string, opts Options) (*Store, error) {
 		return nil, fmt.Errorf("postgres: open %s: %w", describe(cfg.ConnConfig), err)
 	}
 	s.vec.due = next
+	if !opts.NoAbsorber {
+		s.startAbsorber()
+	}
 	return s, nil
 }
 

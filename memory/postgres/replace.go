@@ -43,7 +43,8 @@ func (s *Store) ReplaceChunks(ctx context.Context, userID, path string, version 
 // were) keeps its row, so neither its full-text nor its vector index
 // entries are written again; only its vector is brought in line with the
 // new chunk's. The others are deleted and the new ones copied in, all
-// documents' in one COPY.
+// documents' in one COPY (and their vectors, staged, in another: see
+// absorb.go).
 func (s *Store) ReplaceChunksBatch(ctx context.Context, userID string, docs []engine.Document, chunks [][]engine.Chunk) (errs []error, err error) {
 	if userID == "" {
 		return nil, errors.New("postgres: replace chunks: user id is empty")
@@ -170,41 +171,77 @@ func (s *Store) replaceChunks(ctx context.Context, userID string, docs []engine.
 				setIDs, setVecs = append(setIDs, o.id), append(setVecs, pgvector.NewVector(v))
 			}
 		}
+		fresh := 0 // new chunks, not kept
+		for _, id := range ids {
+			i := docOf[id]
+			fresh += len(chunks[i]) - len(kept[i])
+		}
+		// The new chunks' ids, drawn before the COPY so that their vectors
+		// and queue entries can name them.
+		var newIDs []int64
 		b := &pgx.Batch{}
+		if fresh > 0 {
+			b.Queue(`SELECT nextval(pg_get_serial_sequence('chunks', 'id')) FROM generate_series(1, $1)`, fresh).
+				Query(func(rows pgx.Rows) error {
+					var err error
+					newIDs, err = pgx.CollectRows(rows, pgx.RowTo[int64])
+					return err
+				})
+		}
 		if len(drop) > 0 {
 			b.Queue(`DELETE FROM chunks WHERE id = ANY($1)`, drop)
 		}
 		if len(clearIDs) > 0 {
-			b.Queue(`UPDATE chunks SET embedding = NULL WHERE id = ANY($1)`, clearIDs)
-		}
-		if len(setIDs) > 0 {
-			b.Queue(`UPDATE chunks c SET embedding = u.v FROM unnest($1::bigint[], $2::vector[]) AS u(id, v)
-				WHERE c.id = u.id`, setIDs, setVecs)
-			vectors += len(setIDs)
+			b.Queue(`DELETE FROM chunk_vectors WHERE chunk_id = ANY($1)`, clearIDs)
+			b.Queue(`INSERT INTO embed_queue (chunk_id, user_id) SELECT unnest($1::bigint[]), $2
+				ON CONFLICT DO NOTHING`, clearIDs, userID)
 		}
 		b.Queue(`UPDATE documents d SET indexed_version = u.v FROM unnest($1::bigint[], $2::bigint[]) AS u(id, v)
 			WHERE d.id = u.id`, ids, versions)
 		if err := tx.SendBatch(ctx, b).Close(); err != nil {
 			return err
 		}
-		var copyRows [][]any
+		if len(newIDs) != fresh {
+			return fmt.Errorf("drew %d chunk ids for %d chunks", len(newIDs), fresh)
+		}
+		if len(setIDs) > 0 {
+			if err := upsertVectors(ctx, tx, userID, setIDs, setVecs); err != nil {
+				return err
+			}
+			vectors += len(setIDs)
+		}
+		chunkRows := make([][]any, 0, fresh)
+		var vectorRows, queueRows [][]any
 		for _, id := range ids {
 			i := docOf[id]
 			for j, c := range chunks[i] {
 				if kept[i][j] {
 					continue
 				}
-				copyRows = append(copyRows, []any{id, userID, docs[i].Path, j, c.Heading, c.Text, c.Start, c.End, c.Hash, vectorArg(c.Embedding)})
+				cid := newIDs[len(chunkRows)]
+				chunkRows = append(chunkRows, []any{cid, id, userID, docs[i].Path, j, c.Heading, c.Text, c.Start, c.End, c.Hash})
 				if c.Embedding != nil {
-					vectors++
+					vectorRows = append(vectorRows, []any{cid, userID, docs[i].Path, pgvector.NewVector(c.Embedding)})
+				} else {
+					queueRows = append(queueRows, []any{cid, userID})
 				}
 			}
 		}
-		if len(copyRows) > 0 {
-			if _, err := tx.CopyFrom(ctx, pgx.Identifier{"chunks"},
-				[]string{"doc_id", "user_id", "path", "seq", "heading", "text", "start_off", "end_off", "hash", "embedding"},
-				pgx.CopyFromRows(copyRows)); err != nil {
-				return fmt.Errorf("copy chunks: %w", err)
+		vectors += len(vectorRows)
+		for _, c := range []struct {
+			table string
+			cols  []string
+			rows  [][]any
+		}{
+			{"chunks", []string{"id", "doc_id", "user_id", "path", "seq", "heading", "text", "start_off", "end_off", "hash"}, chunkRows},
+			{"chunk_vectors", []string{"chunk_id", "user_id", "path", "embedding"}, vectorRows},
+			{"embed_queue", []string{"chunk_id", "user_id"}, queueRows},
+		} {
+			if len(c.rows) == 0 {
+				continue
+			}
+			if _, err := tx.CopyFrom(ctx, pgx.Identifier{c.table}, c.cols, pgx.CopyFromRows(c.rows)); err != nil {
+				return fmt.Errorf("copy %s: %w", c.table, err)
 			}
 		}
 		return nil
@@ -218,8 +255,8 @@ func (s *Store) replaceChunks(ctx context.Context, userID string, docs []engine.
 
 // queryOld reads the stored chunks of the documents ids, with vectors.
 func queryOld(ctx context.Context, tx pgx.Tx, ids []int64) ([]oldChunk, error) {
-	rows, err := tx.Query(ctx, `SELECT id, doc_id, seq, start_off, end_off, heading, text, hash, embedding
-		FROM chunks WHERE doc_id = ANY($1)`, ids)
+	rows, err := tx.Query(ctx, `SELECT c.id, c.doc_id, c.seq, c.start_off, c.end_off, c.heading, c.text, c.hash, v.embedding
+		FROM chunks c LEFT JOIN chunk_vectors v ON v.chunk_id = c.id WHERE c.doc_id = ANY($1)`, ids)
 	if err != nil {
 		return nil, err
 	}

@@ -19,9 +19,10 @@ import (
 // common words are left out and very many matches are ranked over the
 // user's newest chunks only (fts.go). Vectors: a user with
 // fewer than exactSearchBelow embedded chunks is searched exactly (every
-// vector compared); above, the IVFFlat index answers (vecindex.go), with
-// pgvector's iterative scan (set on every connection) so that the user and
-// path filters still fill the requested number of hits, and the
+// vector compared); above, the vector index answers for the indexed
+// vectors (vecindex.go), with pgvector's iterative scan (set on every
+// connection) so that the user and path filters still fill the requested
+// number of hits, the user's staged vectors are compared exactly, and the
 // candidates are rescored with the exact vectors. Hybrid:
 // both rankings and their Reciprocal Rank Fusion in one SQL statement.
 
@@ -40,9 +41,10 @@ func (p *params) add(v any) string {
 	return "$" + strconv.Itoa(len(p.args))
 }
 
-// prefixCond keeps chunks whose path starts with the prefix parameter.
-func prefixCond(prefix string) string {
-	return `(` + prefix + ` = '' OR starts_with(c.path, ` + prefix + `))`
+// prefixCond keeps the rows of table alias t (chunks or chunk_vectors)
+// whose path starts with the prefix parameter.
+func prefixCond(t, prefix string) string {
+	return `(` + prefix + ` = '' OR starts_with(` + t + `.path, ` + prefix + `))`
 }
 
 // ftsRankSQL selects (id, score) of a user's chunks matching the tsquery
@@ -55,7 +57,7 @@ func ftsRankSQL(user, query, prefix, limit, bound string) string {
 	}
 	return `SELECT c.id, ts_rank('{0.1, 0.2, 0.5, 1.0}'::float4[], c.tsv, to_tsquery('simple', ` + query + `), 1)::float8 AS score
 		FROM chunks c
-		WHERE c.user_id = ` + user + ` AND c.tsv @@ to_tsquery('simple', ` + query + `) AND ` + prefixCond(prefix) + cond + `
+		WHERE c.user_id = ` + user + ` AND c.tsv @@ to_tsquery('simple', ` + query + `) AND ` + prefixCond("c", prefix) + cond + `
 		ORDER BY score DESC, c.id LIMIT ` + limit
 }
 
@@ -83,27 +85,38 @@ func ftsCTEs(p *params, user, prefix, limit string, plan ftsPlan) []string {
 
 // vectorSQL selects (id, dist) of a user's embedded chunks nearest the
 // vector parameter by exact cosine distance, nearest first, at most limit.
-// A user with few vectors is scanned exactly; above, the vector index (on
+// A user with few vectors is scanned exactly. Above, the vector index (on
 // the half-precision copy of each vector, embedding::halfvec(N)) proposes
-// annCandidates candidates, which are rescored with the full-precision
-// vectors. It needs the CTE nvec (vecCountCTE) in the statement.
+// annCandidates candidates among the indexed vectors, the user's staged
+// vectors (not yet in the index: absorb.go) are compared exactly, and the
+// two are merged. Every distance is the exact one of the full-precision
+// vectors. A vector is either indexed or staged in any one snapshot, so
+// none is counted twice while the absorber moves them. It needs the CTE
+// nvec (vecCountCTE) in the statement.
 func vectorSQL(dims int, user, vector, prefix, limit string) string {
-	filter := `c.user_id = ` + user + ` AND c.embedding IS NOT NULL AND ` + prefixCond(prefix)
-	exact := `SELECT c.id, c.embedding <=> ` + vector + `::vector AS dist FROM chunks c
-		WHERE ` + filter + ` ORDER BY dist, c.id LIMIT ` + limit
+	filter := `v.user_id = ` + user + ` AND ` + prefixCond("v", prefix)
+	dist := `v.embedding <=> ` + vector + `::vector`
+	exact := `SELECT v.chunk_id AS id, ` + dist + ` AS dist FROM chunk_vectors v
+		WHERE ` + filter + ` ORDER BY dist, v.chunk_id LIMIT ` + limit
 	if dims <= 0 || dims > maxIndexedDims {
 		return exact
 	}
-	// The ORDER BY expression is the index's: (embedding::halfvec(N)).
+	// The ORDER BY expression and the indexed condition are the index's:
+	// (embedding::halfvec(N)) WHERE indexed.
 	half := fmt.Sprintf(`::halfvec(%d)`, dims)
+	few := `(SELECT n FROM nvec) < ` + strconv.Itoa(exactSearchBelow)
 	return `SELECT id, dist FROM (
-			SELECT * FROM (` + exact + `) e WHERE (SELECT n FROM nvec) < ` + strconv.Itoa(exactSearchBelow) + `
+			SELECT * FROM (` + exact + `) e WHERE ` + few + `
 			UNION ALL
-			SELECT * FROM (SELECT c.id, c.embedding <=> ` + vector + `::vector AS dist FROM chunks c
-				WHERE (SELECT n FROM nvec) >= ` + strconv.Itoa(exactSearchBelow) + ` AND ` + filter + `
-				ORDER BY (c.embedding` + half + `) <=> ` + vector + `::vector` + half + `
+			SELECT * FROM (SELECT v.chunk_id AS id, ` + dist + ` AS dist FROM chunk_vectors v
+				WHERE NOT ` + few + ` AND v.indexed AND ` + filter + `
+				ORDER BY (v.embedding` + half + `) <=> ` + vector + `::vector` + half + `
 				LIMIT GREATEST(` + strconv.Itoa(annFactor) + ` * ` + limit + `, ` + strconv.Itoa(annMinCandidates) + `)) a
-		) v ORDER BY dist, id LIMIT ` + limit
+			UNION ALL
+			SELECT * FROM (SELECT v.chunk_id AS id, ` + dist + ` AS dist FROM chunk_vectors v
+				WHERE NOT ` + few + ` AND NOT v.indexed AND ` + filter + `
+				ORDER BY dist, v.chunk_id LIMIT ` + limit + `) st
+		) x ORDER BY dist, id LIMIT ` + limit
 }
 
 // The vector index proposes max(annFactor*limit, annMinCandidates)
@@ -115,8 +128,8 @@ const (
 
 // vecCountCTE counts a user's embedded chunks up to exactSearchBelow.
 func vecCountCTE(user string) string {
-	return `nvec AS MATERIALIZED (SELECT count(*) AS n FROM (SELECT 1 FROM chunks
-		WHERE user_id = ` + user + ` AND embedding IS NOT NULL LIMIT ` + strconv.Itoa(exactSearchBelow) + `) x)`
+	return `nvec AS MATERIALIZED (SELECT count(*) AS n FROM (SELECT 1 FROM chunk_vectors
+		WHERE user_id = ` + user + ` LIMIT ` + strconv.Itoa(exactSearchBelow) + `) x)`
 }
 
 func checkSearch(op, userID string, limit int) error {

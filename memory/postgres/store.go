@@ -72,11 +72,17 @@ type Options struct {
 	// Now is the clock used for zero timestamps (default time.Now).
 	Now func() time.Time
 	// VectorIndex is the kind of the memory's vector index:
-	// VectorIndexIVFFlat (the default: fast indexing) or VectorIndexHNSW
-	// (better recall on hard data, indexing some five times slower); see
-	// vecindex.go. Processes sharing a database must agree: the store
-	// converts the index to its kind at Open.
+	// VectorIndexHNSW (the default: the better recall) or
+	// VectorIndexIVFFlat (rebuilt as the vectors double; cheaper to keep
+	// current, poorer recall on hard data); see vecindex.go. Processes
+	// sharing a database must agree: the store converts the index to its
+	// kind at Open.
 	VectorIndex string
+	// NoAbsorber turns off the store's absorber, the goroutine that moves
+	// staged vectors into the vector index (absorb.go). Searches find
+	// staged vectors either way, more slowly as they pile up; another
+	// process's absorber, or AbsorbVectors, moves them.
+	NoAbsorber bool
 }
 
 // Store is the PostgreSQL engine.Store. It is safe for concurrent use, by
@@ -98,6 +104,7 @@ type Store struct {
 	stats   statsCache // the chunks table's statistics, for full-text planning
 	vec     vecWatch   // vectors written since the vector index was checked
 	vecKind vecKind    // the kind of vector index the store keeps
+	absorb  *absorber  // moves staged vectors into the index; nil with NoAbsorber
 }
 
 var _ engine.Store = (*Store)(nil)
@@ -120,12 +127,14 @@ func (s *Store) Ping(ctx context.Context) error {
 	return nil
 }
 
-// Close releases the locks the store's Locker holds, waits for the calls
-// in flight to return their connections, and closes the pool. Every later
-// call fails with ErrClosed. Calling Close again returns the first result.
+// Close stops the absorber (a batch in flight is rolled back), releases
+// the locks the store's Locker holds, waits for the calls in flight to
+// return their connections, and closes the pool. Every later call fails
+// with ErrClosed. Calling Close again returns the first result.
 func (s *Store) Close() error {
 	s.closeOnce.Do(func() {
 		s.closed.Store(true)
+		s.stopAbsorber()
 		s.releaseAllLocks()
 		s.pool.Close() // blocks until every acquired connection is back
 		s.log.Debug("postgres store closed", "schema", s.schema)

@@ -18,7 +18,8 @@ import (
 )
 
 // vecIndex is the state of a schema's vector index: the size and lists
-// recorded in embedding_space and the vector indexes on chunks by name.
+// recorded in embedding_space and the vector indexes on chunk_vectors by
+// name.
 type vecIndex struct {
 	vectors int64
 	lists   int
@@ -40,7 +41,7 @@ func readVecIndex(t *testing.T, u string) vecIndex {
 	}
 	rows, err := conn.Query(ctx, `SELECT c.relname, am.amname, c.oid FROM pg_index i
 		JOIN pg_class c ON c.oid = i.indexrelid JOIN pg_am am ON am.oid = c.relam
-		WHERE i.indrelid = 'chunks'::regclass AND am.amname IN ('ivfflat', 'hnsw')`)
+		WHERE i.indrelid = 'chunk_vectors'::regclass AND am.amname IN ('ivfflat', 'hnsw')`)
 	if err != nil {
 		t.Fatal(err)
 	}
@@ -64,7 +65,19 @@ func indexState(t *testing.T, u string) (vectors int64, lists int, exists bool) 
 	if len(v.methods) > 1 {
 		t.Fatalf("several vector indexes: %v", v.methods)
 	}
-	return v.vectors, v.lists, v.methods["chunks_embedding_ivf"] == "ivfflat"
+	return v.vectors, v.lists, v.methods["chunk_vectors_ivf"] == "ivfflat"
+}
+
+// openKind opens a store on u with the vector index kind, without an
+// absorber when noAbsorber is set, closed when the test ends.
+func openKind(t *testing.T, u, kind string, noAbsorber bool) *postgres.Store {
+	t.Helper()
+	s, err := postgres.Open(t.Context(), u, postgres.Options{VectorIndex: kind, NoAbsorber: noAbsorber})
+	if err != nil {
+		t.Fatalf("Open: %v", err)
+	}
+	t.Cleanup(func() { _ = s.Close() })
+	return s
 }
 
 // writeVectors writes docs documents of 100 chunks with random vectors of
@@ -96,14 +109,15 @@ func writeVectors(t *testing.T, s *postgres.Store, first, docs, dims int) map[st
 	return out
 }
 
-// TestVectorIndexLifecycle: no index below 2,000 vectors; built when the
-// writes reach them; rebuilt with more lists when they double; searches
-// find stored vectors through it; dropped with the space, so that vectors
-// of another dimension can be written; dropped when few vectors remain.
+// TestVectorIndexLifecycle (IVFFlat): no index below 2,000 vectors; built
+// when the writes reach them; rebuilt with more lists when they double;
+// searches find stored vectors through it; dropped with the space, so that
+// vectors of another dimension can be written; dropped when few vectors
+// remain.
 func TestVectorIndexLifecycle(t *testing.T) {
 	ctx := t.Context()
 	u := schemaURL(t)
-	s := openAt(t, u)
+	s := openKind(t, u, postgres.VectorIndexIVFFlat, false)
 	if err := s.CreateUser(ctx, engine.User{ID: "u1", Name: "U1", Role: engine.RoleOwner}); err != nil {
 		t.Fatal(err)
 	}
@@ -137,7 +151,7 @@ func TestVectorIndexLifecycle(t *testing.T) {
 	}
 	// Another process sharing the database builds nothing more, and two
 	// checks at once both succeed.
-	other := openAt(t, u)
+	other := openKind(t, u, postgres.VectorIndexIVFFlat, false)
 	var wg sync.WaitGroup
 	errs := make([]error, 2)
 	for i, st := range []*postgres.Store{s, other} {
@@ -184,17 +198,14 @@ func TestVectorIndexLifecycle(t *testing.T) {
 	}
 }
 
-// TestVectorIndexHNSW: a store configured for HNSW builds that index at
-// 2,000 vectors and keeps it as they grow (no rebuild); a store opened on
-// the same database with the default converts it to IVFFlat.
+// TestVectorIndexHNSW: a default store builds an HNSW index at 2,000
+// vectors, over every vector staged so far, and keeps it as they grow (no
+// rebuild: the absorber inserts the new ones); a store opened on the same
+// database for IVFFlat converts it, and a default one converts it back.
 func TestVectorIndexHNSW(t *testing.T) {
 	ctx := t.Context()
 	u := schemaURL(t)
-	s, err := postgres.Open(ctx, u, postgres.Options{VectorIndex: postgres.VectorIndexHNSW})
-	if err != nil {
-		t.Fatal(err)
-	}
-	defer s.Close()
+	s := openKind(t, u, "", true)
 	if err := s.CreateUser(ctx, engine.User{ID: "u1", Name: "U1", Role: engine.RoleOwner}); err != nil {
 		t.Fatal(err)
 	}
@@ -203,8 +214,11 @@ func TestVectorIndexHNSW(t *testing.T) {
 	}
 	vecs := writeVectors(t, s, 0, 21, 8)
 	v := readVecIndex(t, u)
-	if len(v.methods) != 1 || v.methods["chunks_embedding_hnsw"] != "hnsw" || v.vectors < 2000 || v.lists != 0 {
+	if len(v.methods) != 1 || v.methods["chunk_vectors_hnsw"] != "hnsw" || v.vectors < 2000 || v.lists != 0 {
 		t.Fatalf("2,100 vectors: %+v, want one HNSW index over 2,000+", v)
+	}
+	if n, err := s.StagedVectors(ctx, ""); err != nil || n != 2100-v.vectors {
+		t.Fatalf("staged after the build over %d: %d, %v; want the %d written since", v.vectors, n, err, 2100-v.vectors)
 	}
 	for path, vec := range vecs {
 		hits, err := s.VectorSearch(ctx, "u1", vec, engine.SearchOptions{Limit: 1})
@@ -213,68 +227,86 @@ func TestVectorIndexHNSW(t *testing.T) {
 		}
 	}
 	writeVectors(t, s, 21, 25, 8)
-	if after := readVecIndex(t, u); after.oids["chunks_embedding_hnsw"] != v.oids["chunks_embedding_hnsw"] {
+	if n, err := s.AbsorbVectors(ctx, 0); err != nil || n != 4600-int(v.vectors) {
+		t.Fatalf("AbsorbVectors: %d, %v; want the %d staged", n, err, 4600-v.vectors)
+	}
+	if after := readVecIndex(t, u); after.oids["chunk_vectors_hnsw"] != v.oids["chunk_vectors_hnsw"] {
 		t.Fatalf("4,600 vectors: the HNSW index was rebuilt (%v, was %v)", after.oids, v.oids)
 	}
 	s.Close()
-	openAt(t, u)
+	openKind(t, u, postgres.VectorIndexIVFFlat, true).Close()
 	if n, lists, exists := indexState(t, u); !exists || n != 4600 || lists != 67 {
 		t.Fatalf("opened for IVFFlat: index %v over %d in %d lists, want one over 4,600 in 67", exists, n, lists)
 	}
+	openAt(t, u)
+	if v := readVecIndex(t, u); len(v.methods) != 1 || v.methods["chunk_vectors_hnsw"] != "hnsw" || v.vectors != 4600 {
+		t.Fatalf("opened for HNSW again: %+v, want one HNSW index over 4,600", v)
+	}
 }
 
-// TestVectorIndexUpgrade: a database of version 4 (HNSW index created
-// with the space) keeps its index under a store configured for HNSW, and
-// gets an IVFFlat index from a default store.
+// TestVectorIndexUpgrade: a database of version 4 (HNSW index on
+// chunks.embedding, created with the space) gets its vectors moved to
+// chunk_vectors and an HNSW index over them from a default store, or an
+// IVFFlat one from a store configured so.
 func TestVectorIndexUpgrade(t *testing.T) {
-	ctx := t.Context()
-	u := schemaURL(t)
+	for _, kind := range []string{"", postgres.VectorIndexIVFFlat} {
+		t.Run("kind="+kind, func(t *testing.T) {
+			ctx := t.Context()
+			u := schemaURL(t)
+			db, p := gooseAt(t, u)
+			if _, err := p.UpTo(ctx, 4); err != nil {
+				t.Fatal(err)
+			}
+			// What version 4's store left: the space, its HNSW index, vectors.
+			for _, q := range []string{
+				`INSERT INTO users (id, name, role, created_at) VALUES ('u1', 'U1', 'owner', now())`,
+				`INSERT INTO documents (user_id, path, content, size, version, indexed_version, created_at, updated_at)
+					VALUES ('u1', 'a.md', 'x', 1, 1, 1, now(), now())`,
+				`UPDATE embedding_space SET model = 'm8', dims = 8`,
+				`CREATE INDEX chunks_embedding_hnsw ON chunks USING hnsw ((embedding::halfvec(8)) halfvec_cosine_ops)
+					WITH (m = 16, ef_construction = 48) WHERE embedding IS NOT NULL`,
+				`INSERT INTO chunks (doc_id, user_id, path, seq, text, start_off, end_off, hash, embedding)
+					SELECT (SELECT id FROM documents), 'u1', 'a.md', g, 'x', 0, 1, 'h',
+						(SELECT array_agg(random() - 0.5) FROM generate_series(1, 8) WHERE g > 0)::vector
+					FROM generate_series(1, 2500) g`,
+			} {
+				if _, err := db.ExecContext(ctx, q); err != nil {
+					t.Fatalf("%s: %v", q, err)
+				}
+			}
+			openKind(t, u, kind, true).Close()
+			v := readVecIndex(t, u)
+			name, method := "chunk_vectors_hnsw", "hnsw"
+			if kind == postgres.VectorIndexIVFFlat {
+				name, method = "chunk_vectors_ivf", "ivfflat"
+			}
+			if v.vectors != 2500 || len(v.methods) != 1 || v.methods[name] != method {
+				t.Fatalf("after migrating: %+v, want one %s index over 2,500", v, method)
+			}
+			var old int
+			if err := db.QueryRowContext(ctx, `SELECT count(*) FROM pg_class WHERE relname LIKE 'chunks_embedding%'
+				AND relnamespace = current_schema()::regnamespace`).Scan(&old); err != nil || old != 0 {
+				t.Fatalf("version 4's index left: %d, %v", old, err)
+			}
+		})
+	}
+	if _, err := postgres.Open(t.Context(), schemaURL(t), postgres.Options{VectorIndex: "annoy"}); err == nil {
+		t.Error("Open with an unknown vector index succeeded")
+	}
+}
+
+// gooseAt opens u with database/sql and a goose provider of Hearth's
+// migrations, closed when the test ends.
+func gooseAt(t *testing.T, u string) (*sql.DB, *goose.Provider) {
+	t.Helper()
 	db, err := sql.Open("pgx", u)
 	if err != nil {
 		t.Fatal(err)
 	}
-	defer db.Close()
+	t.Cleanup(func() { _ = db.Close() })
 	p, err := goose.NewProvider(goose.DialectPostgres, db, migrations.FS(), goose.WithDisableGlobalRegistry(true))
 	if err != nil {
 		t.Fatal(err)
 	}
-	if _, err := p.UpTo(ctx, 4); err != nil {
-		t.Fatal(err)
-	}
-	// What version 4's store left: the space, its HNSW index, vectors.
-	for _, q := range []string{
-		`INSERT INTO users (id, name, role, created_at) VALUES ('u1', 'U1', 'owner', now())`,
-		`INSERT INTO documents (user_id, path, content, size, version, indexed_version, created_at, updated_at)
-			VALUES ('u1', 'a.md', 'x', 1, 1, 1, now(), now())`,
-		`UPDATE embedding_space SET model = 'm8', dims = 8`,
-		`CREATE INDEX chunks_embedding_hnsw ON chunks USING hnsw ((embedding::halfvec(8)) halfvec_cosine_ops)
-			WITH (m = 16, ef_construction = 48) WHERE embedding IS NOT NULL`,
-		`INSERT INTO chunks (doc_id, user_id, path, seq, text, start_off, end_off, hash, embedding)
-			SELECT (SELECT id FROM documents), 'u1', 'a.md', g, 'x', 0, 1, 'h',
-				(SELECT array_agg(random() - 0.5) FROM generate_series(1, 8) WHERE g > 0)::vector
-			FROM generate_series(1, 2500) g`,
-	} {
-		if _, err := db.ExecContext(ctx, q); err != nil {
-			t.Fatalf("%s: %v", q, err)
-		}
-	}
-	var hnswOID uint32
-	if err := db.QueryRowContext(ctx, `SELECT 'chunks_embedding_hnsw'::regclass::oid`).Scan(&hnswOID); err != nil {
-		t.Fatal(err)
-	}
-	s, err := postgres.Open(ctx, u, postgres.Options{VectorIndex: postgres.VectorIndexHNSW})
-	if err != nil {
-		t.Fatal(err)
-	}
-	s.Close()
-	if v := readVecIndex(t, u); v.vectors != 2500 || len(v.methods) != 1 || v.oids["chunks_embedding_hnsw"] != hnswOID {
-		t.Fatalf("after migrating with HNSW: %+v, want version 4's index, kept, over 2,500", v)
-	}
-	openAt(t, u)
-	if n, lists, exists := indexState(t, u); !exists || n != 2500 || lists != 50 {
-		t.Fatalf("after migrating with IVFFlat: index %v over %d in %d lists, want one over 2,500 in 50", exists, n, lists)
-	}
-	if _, err := postgres.Open(ctx, u, postgres.Options{VectorIndex: "annoy"}); err == nil {
-		t.Error("Open with an unknown vector index succeeded")
-	}
+	return db, p
 }
