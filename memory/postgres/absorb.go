@@ -25,10 +25,10 @@ import (
 // absorbs it. A search's snapshot sees each vector's row either staged or
 // indexed, never both, so no vector is found twice while they move.
 //
-// The absorber runs when this store writes vectors (woken by the write)
-// and otherwise every absorbIdle, for vectors other processes staged and
-// did not absorb (a process stopped, or one with NoAbsorber), until none
-// are left. Close stops it: a batch in flight is cancelled and rolled
+// The absorber runs absorbSettle after this store writes vectors (woken
+// by the write) and otherwise every absorbIdle, for vectors other
+// processes staged and did not absorb (a process stopped, or one with
+// NoAbsorber), until none are left. Close stops it: a batch in flight is cancelled and rolled
 // back, its vectors staying staged for the next absorber.
 
 const (
@@ -36,6 +36,11 @@ const (
 	// marks: some 0.3 s of HNSW inserts at 100,000 vectors, short enough
 	// for Close and for the row locks it holds.
 	absorbBatch = 256
+	// absorbSettle is how long a woken absorber lets writes go on before
+	// it starts, so that it takes the vectors of many small writes in
+	// one batch rather than a few per write, and leaves a short burst of
+	// writes the whole machine.
+	absorbSettle = 100 * time.Millisecond
 	// absorbIdle is how often an idle absorber looks for vectors other
 	// processes staged.
 	absorbIdle = 2 * time.Second
@@ -87,6 +92,12 @@ func (s *Store) runAbsorber(ctx context.Context, a *absorber) {
 		case <-ctx.Done():
 			return
 		case <-a.wake:
+			timer.Reset(absorbSettle)
+			select {
+			case <-ctx.Done():
+				return
+			case <-timer.C:
+			}
 		case <-timer.C:
 		}
 		wait := absorbIdle

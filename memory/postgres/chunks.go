@@ -25,9 +25,12 @@ const maxIndexedDims = 4000
 // vector of an old space is written after the change.
 func lockSpace(ctx context.Context, tx pgx.Tx) (engine.EmbeddingSpace, error) {
 	var sp engine.EmbeddingSpace
-	err := tx.QueryRow(ctx, `SELECT model, dims FROM embedding_space WHERE id = 1 FOR SHARE`).Scan(&sp.Model, &sp.Dimensions)
+	err := tx.QueryRow(ctx, lockSpaceSQL).Scan(&sp.Model, &sp.Dimensions)
 	return sp, err
 }
+
+// lockSpaceSQL reads the space for lockSpace.
+const lockSpaceSQL = `SELECT model, dims FROM embedding_space WHERE id = 1 FOR SHARE`
 
 // GetChunks returns a document's chunks in order, with embeddings.
 func (s *Store) GetChunks(ctx context.Context, userID, path string) ([]engine.Chunk, error) {
@@ -85,7 +88,8 @@ func (s *Store) SetEmbeddings(ctx context.Context, userID string, embs []engine.
 					e.ChunkID, len(e.Vector), sp.Model, sp.Dimensions, engine.ErrDimensionMismatch)
 			}
 		}
-		return upsertVectors(ctx, tx, userID, ids, vecs)
+		_, err = tx.Exec(ctx, upsertVectorsSQL, ids, vecs, userID)
+		return err
 	})
 	if err != nil {
 		return fmt.Errorf("postgres: set embeddings of %q: %w", userID, s.poolErr(err))
@@ -94,21 +98,18 @@ func (s *Store) SetEmbeddings(ctx context.Context, userID string, embs []engine.
 	return nil
 }
 
-// upsertVectors stores vectors of a user's chunks, staged (see
-// absorb.go), and takes the chunks off embed_queue; ids of other users' or
-// deleted chunks are skipped. A vector equal to the stored one leaves its
-// row (and its place in the index) as it is.
-func upsertVectors(ctx context.Context, tx pgx.Tx, userID string, ids []int64, vecs []pgvector.Vector) error {
-	_, err := tx.Exec(ctx, `WITH u AS (SELECT c.id, c.user_id, c.path, u.v
-			FROM unnest($1::bigint[], $2::vector[]) AS u(id, v) JOIN chunks c ON c.id = u.id
-			WHERE c.user_id = $3),
-		ins AS (INSERT INTO chunk_vectors AS cv (chunk_id, user_id, path, embedding)
-			SELECT id, user_id, path, v FROM u
-			ON CONFLICT (chunk_id) DO UPDATE SET embedding = excluded.embedding, indexed = false
-			WHERE cv.embedding <> excluded.embedding)
-		DELETE FROM embed_queue q USING u WHERE q.chunk_id = u.id`, ids, vecs, userID)
-	return err
-}
+// upsertVectorsSQL stores vectors ($2) of a user's ($3) chunks ($1),
+// staged (see absorb.go), and takes the chunks off embed_queue; ids of
+// other users' or deleted chunks are skipped. A vector equal to the stored
+// one leaves its row (and its place in the index) as it is.
+const upsertVectorsSQL = `WITH u AS (SELECT c.id, c.user_id, c.path, u.v
+		FROM unnest($1::bigint[], $2::vector[]) AS u(id, v) JOIN chunks c ON c.id = u.id
+		WHERE c.user_id = $3),
+	ins AS (INSERT INTO chunk_vectors AS cv (chunk_id, user_id, path, embedding)
+		SELECT id, user_id, path, v FROM u
+		ON CONFLICT (chunk_id) DO UPDATE SET embedding = excluded.embedding, indexed = false
+		WHERE cv.embedding <> excluded.embedding)
+	DELETE FROM embed_queue q USING u WHERE q.chunk_id = u.id`
 
 // EmbeddingSpace returns the space of the stored vectors.
 func (s *Store) EmbeddingSpace(ctx context.Context) (engine.EmbeddingSpace, error) {

@@ -104,11 +104,13 @@ func (c *benchCorpus) query(q, n int) (string, []float32) {
 // building it first when missing, and reports the build's throughput.
 func corpusStore(b testing.TB, n int) (*postgres.Store, *benchCorpus) {
 	b.Helper()
-	return openCorpus(b, newBenchCorpus(), n)
+	return openCorpus(b, newBenchCorpus(), n, false)
 }
 
-// openCorpus is corpusStore for corpus c.
-func openCorpus(b testing.TB, c *benchCorpus, n int) (*postgres.Store, *benchCorpus) {
+// openCorpus is corpusStore for corpus c, the store without an absorber
+// when noAbsorber is set. The corpus's vectors are all in the index when
+// it returns.
+func openCorpus(b testing.TB, c *benchCorpus, n int, noAbsorber bool) (*postgres.Store, *benchCorpus) {
 	b.Helper()
 	ctx := context.Background()
 	base := baseURL(b)
@@ -125,7 +127,7 @@ func openCorpus(b testing.TB, c *benchCorpus, n int) (*postgres.Store, *benchCor
 	q := u.Query()
 	q.Set("search_path", schema+",public")
 	u.RawQuery = q.Encode()
-	s, err := postgres.Open(ctx, u.String(), postgres.Options{VectorIndex: kind})
+	s, err := postgres.Open(ctx, u.String(), postgres.Options{VectorIndex: kind, NoAbsorber: noAbsorber})
 	if err != nil {
 		b.Fatal(err)
 	}
@@ -135,6 +137,9 @@ func openCorpus(b testing.TB, c *benchCorpus, n int) (*postgres.Store, *benchCor
 		b.Fatal(err)
 	}
 	if st.ChunksEmbedded == n {
+		if _, err := s.AbsorbVectors(ctx, 0); err != nil {
+			b.Fatal(err)
+		}
 		return s, c
 	}
 	b.Logf("building a corpus of %d chunks in schema %s", n, schema)
@@ -150,7 +155,13 @@ func openCorpus(b testing.TB, c *benchCorpus, n int) (*postgres.Store, *benchCor
 		b.Fatal(err)
 	}
 	b.Logf("indexed %d chunks with vectors in %v of store time: %.0f chunks/s", n, el.Round(time.Millisecond), float64(n)/el.Seconds())
+	t0 := time.Now()
+	if _, err := s.AbsorbVectors(ctx, 0); err != nil {
+		b.Fatal(err)
+	}
+	b.Logf("the backlog absorbed %v after the last write", time.Since(t0).Round(time.Millisecond))
 	admin(b, u.String(), `VACUUM ANALYZE chunks`)
+	admin(b, u.String(), `VACUUM ANALYZE chunk_vectors`)
 	admin(b, u.String(), `VACUUM ANALYZE documents`)
 	return s, c
 }
@@ -158,10 +169,15 @@ func openCorpus(b testing.TB, c *benchCorpus, n int) (*postgres.Store, *benchCor
 // writeCorpus writes chunks [from, to) as documents of benchPerDoc chunks
 // and returns the time spent in the store (generating the corpus left out).
 func writeCorpus(ctx context.Context, s *postgres.Store, c *benchCorpus, from, to int) (time.Duration, error) {
+	return writeDocs(ctx, s, c, "corpus/", from, to)
+}
+
+// writeDocs is writeCorpus with documents under prefix.
+func writeDocs(ctx context.Context, s *postgres.Store, c *benchCorpus, prefix string, from, to int) (time.Duration, error) {
 	var spent time.Duration
 	for first := from; first < to; first += benchPerDoc {
 		last := min(first+benchPerDoc, to)
-		path := fmt.Sprintf("corpus/%07d.md", first)
+		path := fmt.Sprintf("%s%07d.md", prefix, first)
 		chunks := make([]engine.Chunk, 0, last-first)
 		off := 0
 		for i := first; i < last; i++ {
@@ -197,13 +213,50 @@ func (l latencies) report(b *testing.B) {
 	b.ReportMetric(at(0.99), "p99-ms")
 }
 
-var benchSizes = []int{1_000, 10_000, 100_000}
+// searchCase is a corpus size for the search benchmarks, with staged
+// vectors of the searching user (written by a store without an absorber,
+// so that they stay staged: compared exactly by every search).
+type searchCase struct {
+	n, staged int
+}
 
-func benchSearch(b *testing.B, search func(ctx context.Context, s *postgres.Store, q string, v []float32) (int, error)) {
-	for _, n := range benchSizes {
-		b.Run(strconv.Itoa(n), func(b *testing.B) {
-			s, c := corpusStore(b, n)
+func (c searchCase) name() string {
+	if c.staged > 0 {
+		return fmt.Sprintf("%d-staged%d", c.n, c.staged)
+	}
+	return strconv.Itoa(c.n)
+}
+
+var (
+	benchSizes  = []searchCase{{n: 1_000}, {n: 10_000}, {n: 100_000}}
+	stagedCases = append(slices.Clone(benchSizes), searchCase{n: 100_000, staged: 5_000})
+)
+
+// stagedOffset numbers the chunks of the staged vectors.
+const stagedOffset = 400_000
+
+func benchSearch(b *testing.B, cases []searchCase, search func(ctx context.Context, s *postgres.Store, q string, v []float32) (int, error)) {
+	for _, sc := range cases {
+		b.Run(sc.name(), func(b *testing.B) {
+			n := sc.n
+			s, c := openCorpus(b, newBenchCorpus(), n, sc.staged > 0)
 			ctx := context.Background()
+			if sc.staged > 0 {
+				// VACUUM so that the full-text index's pending entries of
+				// the new chunks, which are not this benchmark's concern,
+				// neither slow these searches nor the next benchmark's.
+				b.Cleanup(func() {
+					deleteDocs(s, "staged/")
+					vacuum(b, s)
+				})
+				if _, err := writeDocs(ctx, s, c, "staged/", stagedOffset, stagedOffset+sc.staged); err != nil {
+					b.Fatal(err)
+				}
+				if got, err := s.StagedVectors(ctx, "bench"); err != nil || got < int64(sc.staged) {
+					b.Fatalf("%d staged vectors, %v; want %d", got, err, sc.staged)
+				}
+				vacuum(b, s)
+			}
 			// Warm the caches as a running server would be.
 			for i := range 20 {
 				q, v := c.query(i, n)
@@ -228,10 +281,29 @@ func benchSearch(b *testing.B, search func(ctx context.Context, s *postgres.Stor
 	}
 }
 
+// vacuum runs VACUUM ANALYZE on the memory tables of s.
+func vacuum(b testing.TB, s *postgres.Store) {
+	b.Helper()
+	for _, table := range []string{"chunks", "chunk_vectors", "documents"} {
+		if _, err := s.Pool().Exec(context.Background(), `VACUUM ANALYZE `+table); err != nil {
+			b.Fatal(err)
+		}
+	}
+}
+
+// deleteDocs deletes the bench user's documents under prefix.
+func deleteDocs(s *postgres.Store, prefix string) {
+	ctx := context.Background()
+	docs, _ := s.ListDocuments(ctx, "bench", prefix)
+	for _, d := range docs {
+		_ = s.DeleteDocument(ctx, "bench", d.Path)
+	}
+}
+
 // BenchmarkMemoryHybridSearch: full text and vectors fused in SQL (10 hits
 // of 40 candidates per method, k = 60: memory's defaults).
 func BenchmarkMemoryHybridSearch(b *testing.B) {
-	benchSearch(b, func(ctx context.Context, s *postgres.Store, q string, v []float32) (int, error) {
+	benchSearch(b, stagedCases, func(ctx context.Context, s *postgres.Store, q string, v []float32) (int, error) {
 		hits, err := s.HybridSearch(ctx, "bench", q, v, engine.HybridOptions{
 			SearchOptions: engine.SearchOptions{Limit: 10}, K: 60, Candidates: 40})
 		return len(hits), err
@@ -239,14 +311,14 @@ func BenchmarkMemoryHybridSearch(b *testing.B) {
 }
 
 func BenchmarkMemoryFullTextSearch(b *testing.B) {
-	benchSearch(b, func(ctx context.Context, s *postgres.Store, q string, _ []float32) (int, error) {
+	benchSearch(b, benchSizes, func(ctx context.Context, s *postgres.Store, q string, _ []float32) (int, error) {
 		hits, err := s.FullTextSearch(ctx, "bench", q, engine.SearchOptions{Limit: 40})
 		return len(hits), err
 	})
 }
 
 func BenchmarkMemoryVectorSearch(b *testing.B) {
-	benchSearch(b, func(ctx context.Context, s *postgres.Store, _ string, v []float32) (int, error) {
+	benchSearch(b, stagedCases, func(ctx context.Context, s *postgres.Store, _ string, v []float32) (int, error) {
 		hits, err := s.VectorSearch(ctx, "bench", v, engine.SearchOptions{Limit: 40})
 		return len(hits), err
 	})
@@ -257,10 +329,13 @@ func BenchmarkMemoryVectorSearch(b *testing.B) {
 // corpus (WriteDocument, then ReplaceChunks) with their vectors ("vectors":
 // text whose vectors the embedding cache has), without ("text": full text
 // only), and without, then given their vectors as memory's embedding loop
-// does for new text ("embed-later": ChunksToEmbed and SetEmbeddings). The
-// documents are deleted afterwards. The corpus build logs the throughput
-// of the whole build, which includes the vector index's rebuilds as the
-// vectors double.
+// does for new text ("embed-later": ChunksToEmbed and SetEmbeddings).
+// chunks/s counts the chunks written, and searchable (their vectors
+// staged, compared exactly by searches), per second, the store's absorber
+// running beside the writes as in a server; absorbed-chunks/s counts them
+// until the last vector is in the index as well (the backlog absorbed
+// after the writes). The documents are deleted, and the tables vacuumed,
+// afterwards. The corpus build logs the throughput of the whole build.
 func BenchmarkMemoryIndexChunks(b *testing.B) {
 	for _, mode := range []string{"vectors", "text", "embed-later"} {
 		b.Run(mode, func(b *testing.B) { benchIndex(b, mode) })
@@ -271,10 +346,8 @@ func benchIndex(b *testing.B, mode string) {
 	s, c := corpusStore(b, 100_000)
 	ctx := context.Background()
 	b.Cleanup(func() {
-		docs, _ := s.ListDocuments(ctx, "bench", "extra/")
-		for _, d := range docs {
-			_ = s.DeleteDocument(ctx, "bench", d.Path)
-		}
+		deleteDocs(s, "extra/")
+		vacuum(b, s)
 	})
 	docs := make([][]engine.Chunk, b.N)
 	vecs := make([][][]float32, b.N)
@@ -317,6 +390,56 @@ func benchIndex(b *testing.B, mode string) {
 		}
 	}
 	b.ReportMetric(float64(b.N*benchPerDoc)/time.Since(start).Seconds(), "chunks/s")
+	if mode != "text" {
+		reportAbsorbed(b, s, b.N*benchPerDoc, start)
+	}
+}
+
+// reportAbsorbed waits for the backlog to be absorbed (absorbing beside
+// the store's own absorber) and reports n chunks over the time since
+// start as absorbed-chunks/s.
+func reportAbsorbed(b *testing.B, s *postgres.Store, n int, start time.Time) {
+	b.Helper()
+	ctx := context.Background()
+	for {
+		// What the absorber is moving is left to it: wait for it.
+		if _, err := s.AbsorbVectors(ctx, 0); err != nil {
+			b.Fatal(err)
+		}
+		left, err := s.StagedVectors(ctx, "")
+		if err != nil {
+			b.Fatal(err)
+		}
+		if left == 0 {
+			break
+		}
+		time.Sleep(time.Millisecond)
+	}
+	b.ReportMetric(float64(n)/time.Since(start).Seconds(), "absorbed-chunks/s")
+}
+
+// BenchmarkMemoryAbsorb measures the absorber's own throughput at 100,000
+// vectors: b.N documents of 100 chunks with vectors are staged (by a store
+// without an absorber, untimed), then AbsorbVectors moves them into the
+// vector index, one transaction per absorbBatch vectors, as the absorber
+// does.
+func BenchmarkMemoryAbsorb(b *testing.B) {
+	s, c := openCorpus(b, newBenchCorpus(), 100_000, true)
+	ctx := context.Background()
+	b.Cleanup(func() {
+		deleteDocs(s, "absorb/")
+		vacuum(b, s)
+	})
+	if _, err := writeDocs(ctx, s, c, "absorb/", 500_000, 500_000+b.N*benchPerDoc); err != nil {
+		b.Fatal(err)
+	}
+	b.ResetTimer()
+	start := time.Now()
+	n, err := s.AbsorbVectors(ctx, 0)
+	if err != nil || n != b.N*benchPerDoc {
+		b.Fatalf("absorbed %d, %v; want %d", n, err, b.N*benchPerDoc)
+	}
+	b.ReportMetric(float64(n)/time.Since(start).Seconds(), "chunks/s")
 }
 
 // BenchmarkMemoryIndexSmallDocs measures indexing of documents of 4
@@ -339,10 +462,8 @@ func benchSmallDocs(b *testing.B, batch int) {
 	s, c := corpusStore(b, 100_000)
 	ctx := context.Background()
 	b.Cleanup(func() {
-		docs, _ := s.ListDocuments(ctx, "bench", "small/")
-		for _, d := range docs {
-			_ = s.DeleteDocument(ctx, "bench", d.Path)
-		}
+		deleteDocs(s, "small/")
+		vacuum(b, s)
 	})
 	n := b.N * batch
 	docs := make([]engine.Document, n)
@@ -378,6 +499,7 @@ func benchSmallDocs(b *testing.B, batch int) {
 		}
 	}
 	b.ReportMetric(float64(n*perDoc)/time.Since(start).Seconds(), "chunks/s")
+	reportAbsorbed(b, s, n*perDoc, start)
 }
 
 // TestMemoryVectorRecall measures the vector index's recall@10 against
@@ -403,7 +525,7 @@ func TestMemoryVectorRecall(t *testing.T) {
 		{"loose", newLooseCorpus, map[bool]float64{false: 0.9, true: 0.6}[ivfflat]},
 	} {
 		t.Run(tc.name, func(t *testing.T) {
-			s, c := openCorpus(t, tc.corpus(), n)
+			s, c := openCorpus(t, tc.corpus(), n, false)
 			recall := measureRecall(t, s, c, n)
 			t.Logf("vector index recall@10 over %d vectors of %d dimensions: %.3f", n, benchDims, recall)
 			if recall < tc.want {

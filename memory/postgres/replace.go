@@ -85,38 +85,44 @@ func (o oldChunk) same(c engine.Chunk) bool {
 // replaceChunks is ReplaceChunksBatch without the argument checks. It
 // locks the documents' rows in id order (so that concurrent batches never
 // deadlock) and the embedding space's row (so that no vector of an old
-// space is written after a change).
+// space is written after a change). The transaction makes two round trips
+// besides BEGIN and COMMIT: one batch reads the documents, the space and
+// the old chunks, one writes everything.
 func (s *Store) replaceChunks(ctx context.Context, userID string, docs []engine.Document, chunks [][]engine.Chunk) ([]error, error) {
 	var errs []error
-	vectors := 0 // vectors written to the index
+	vectors := 0 // vectors written (staged)
+	paths := make([]string, len(docs))
+	for i, d := range docs {
+		paths[i] = d.Path
+	}
 	err := s.tx(ctx, func(tx pgx.Tx) error {
 		errs, vectors = make([]error, len(docs)), 0
-		paths := make([]string, len(docs))
-		for i, d := range docs {
-			paths[i] = d.Path
-		}
 		type docRow struct{ id, version int64 }
 		found := map[string]docRow{}
-		rows, err := tx.Query(ctx, `SELECT id, path, version FROM documents
-			WHERE user_id = $1 AND path = ANY($2) ORDER BY id FOR UPDATE`, userID, paths)
-		if err != nil {
-			return err
-		}
-		for rows.Next() {
-			var r docRow
-			var path string
-			if err := rows.Scan(&r.id, &path, &r.version); err != nil {
-				rows.Close()
-				return err
+		var sp engine.EmbeddingSpace
+		var olds []oldChunk
+		b := &pgx.Batch{}
+		b.Queue(`SELECT id, path, version FROM documents
+			WHERE user_id = $1 AND path = ANY($2) ORDER BY id FOR UPDATE`, userID, paths).Query(func(rows pgx.Rows) error {
+			for rows.Next() {
+				var r docRow
+				var path string
+				if err := rows.Scan(&r.id, &path, &r.version); err != nil {
+					return err
+				}
+				found[path] = r
 			}
-			found[path] = r
-		}
-		rows.Close()
-		if err := rows.Err(); err != nil {
+			return rows.Err()
+		})
+		b.Queue(lockSpaceSQL).QueryRow(func(r pgx.Row) error { return r.Scan(&sp.Model, &sp.Dimensions) })
+		b.Queue(`SELECT c.id, c.doc_id, c.seq, c.start_off, c.end_off, c.heading, c.text, c.hash, v.embedding
+			FROM documents d JOIN chunks c ON c.doc_id = d.id LEFT JOIN chunk_vectors v ON v.chunk_id = c.id
+			WHERE d.user_id = $1 AND d.path = ANY($2)`, userID, paths).Query(func(rows pgx.Rows) error {
+			var err error
+			olds, err = scanOld(rows)
 			return err
-		}
-		sp, err := lockSpace(ctx, tx)
-		if err != nil {
+		})
+		if err := tx.SendBatch(ctx, b).Close(); err != nil {
 			return err
 		}
 		var ids, versions []int64 // the documents replaced
@@ -146,16 +152,15 @@ func (s *Store) replaceChunks(ctx context.Context, userID string, docs []engine.
 		if len(ids) == 0 {
 			return nil
 		}
-		olds, err := queryOld(ctx, tx, ids)
-		if err != nil {
-			return err
-		}
 		// Keep the old chunks the new ones repeat; delete the others.
 		kept := make([]map[int]bool, len(docs)) // kept[i][seq]
 		var drop, setIDs, clearIDs []int64
 		var setVecs []pgvector.Vector
 		for _, o := range olds {
-			i := docOf[o.doc]
+			i, ok := docOf[o.doc]
+			if !ok {
+				continue // a document left as it was
+			}
 			if o.seq >= len(chunks[i]) || !o.same(chunks[i][o.seq]) {
 				drop = append(drop, o.id)
 				continue
@@ -171,23 +176,16 @@ func (s *Store) replaceChunks(ctx context.Context, userID string, docs []engine.
 				setIDs, setVecs = append(setIDs, o.id), append(setVecs, pgvector.NewVector(v))
 			}
 		}
-		fresh := 0 // new chunks, not kept
+		var fresh newChunks
 		for _, id := range ids {
 			i := docOf[id]
-			fresh += len(chunks[i]) - len(kept[i])
+			for j, c := range chunks[i] {
+				if !kept[i][j] {
+					fresh.add(id, docs[i].Path, j, c)
+				}
+			}
 		}
-		// The new chunks' ids, drawn before the COPY so that their vectors
-		// and queue entries can name them.
-		var newIDs []int64
-		b := &pgx.Batch{}
-		if fresh > 0 {
-			b.Queue(`SELECT nextval(pg_get_serial_sequence('chunks', 'id')) FROM generate_series(1, $1)`, fresh).
-				Query(func(rows pgx.Rows) error {
-					var err error
-					newIDs, err = pgx.CollectRows(rows, pgx.RowTo[int64])
-					return err
-				})
-		}
+		b = &pgx.Batch{}
 		if len(drop) > 0 {
 			b.Queue(`DELETE FROM chunks WHERE id = ANY($1)`, drop)
 		}
@@ -196,55 +194,17 @@ func (s *Store) replaceChunks(ctx context.Context, userID string, docs []engine.
 			b.Queue(`INSERT INTO embed_queue (chunk_id, user_id) SELECT unnest($1::bigint[]), $2
 				ON CONFLICT DO NOTHING`, clearIDs, userID)
 		}
-		b.Queue(`UPDATE documents d SET indexed_version = u.v FROM unnest($1::bigint[], $2::bigint[]) AS u(id, v)
-			WHERE d.id = u.id`, ids, versions)
-		if err := tx.SendBatch(ctx, b).Close(); err != nil {
-			return err
-		}
-		if len(newIDs) != fresh {
-			return fmt.Errorf("drew %d chunk ids for %d chunks", len(newIDs), fresh)
-		}
 		if len(setIDs) > 0 {
-			if err := upsertVectors(ctx, tx, userID, setIDs, setVecs); err != nil {
-				return err
-			}
+			b.Queue(upsertVectorsSQL, setIDs, setVecs, userID)
 			vectors += len(setIDs)
 		}
-		chunkRows := make([][]any, 0, fresh)
-		var vectorRows, queueRows [][]any
-		for _, id := range ids {
-			i := docOf[id]
-			for j, c := range chunks[i] {
-				if kept[i][j] {
-					continue
-				}
-				cid := newIDs[len(chunkRows)]
-				chunkRows = append(chunkRows, []any{cid, id, userID, docs[i].Path, j, c.Heading, c.Text, c.Start, c.End, c.Hash})
-				if c.Embedding != nil {
-					vectorRows = append(vectorRows, []any{cid, userID, docs[i].Path, pgvector.NewVector(c.Embedding)})
-				} else {
-					queueRows = append(queueRows, []any{cid, userID})
-				}
-			}
+		b.Queue(`UPDATE documents d SET indexed_version = u.v FROM unnest($1::bigint[], $2::bigint[]) AS u(id, v)
+			WHERE d.id = u.id`, ids, versions)
+		if len(fresh.doc) > 0 {
+			b.Queue(insertChunksSQL, fresh.args(userID)...)
+			vectors += len(fresh.vecs)
 		}
-		vectors += len(vectorRows)
-		for _, c := range []struct {
-			table string
-			cols  []string
-			rows  [][]any
-		}{
-			{"chunks", []string{"id", "doc_id", "user_id", "path", "seq", "heading", "text", "start_off", "end_off", "hash"}, chunkRows},
-			{"chunk_vectors", []string{"chunk_id", "user_id", "path", "embedding"}, vectorRows},
-			{"embed_queue", []string{"chunk_id", "user_id"}, queueRows},
-		} {
-			if len(c.rows) == 0 {
-				continue
-			}
-			if _, err := tx.CopyFrom(ctx, pgx.Identifier{c.table}, c.cols, pgx.CopyFromRows(c.rows)); err != nil {
-				return fmt.Errorf("copy %s: %w", c.table, err)
-			}
-		}
-		return nil
+		return tx.SendBatch(ctx, b).Close()
 	})
 	if err != nil {
 		return nil, s.poolErr(err)
@@ -253,14 +213,8 @@ func (s *Store) replaceChunks(ctx context.Context, userID string, docs []engine.
 	return errs, nil
 }
 
-// queryOld reads the stored chunks of the documents ids, with vectors.
-func queryOld(ctx context.Context, tx pgx.Tx, ids []int64) ([]oldChunk, error) {
-	rows, err := tx.Query(ctx, `SELECT c.id, c.doc_id, c.seq, c.start_off, c.end_off, c.heading, c.text, c.hash, v.embedding
-		FROM chunks c LEFT JOIN chunk_vectors v ON v.chunk_id = c.id WHERE c.doc_id = ANY($1)`, ids)
-	if err != nil {
-		return nil, err
-	}
-	defer rows.Close()
+// scanOld reads stored chunks with their vectors.
+func scanOld(rows pgx.Rows) ([]oldChunk, error) {
 	var out []oldChunk
 	for rows.Next() {
 		var o oldChunk
@@ -275,3 +229,48 @@ func queryOld(ctx context.Context, tx pgx.Tx, ids []int64) ([]oldChunk, error) {
 	}
 	return out, rows.Err()
 }
+
+// newChunks are the chunks replaceChunks inserts, as the columns of
+// insertChunksSQL; their vectors name them by (doc, seq), as do the
+// entries of the chunks without one.
+type newChunks struct {
+	doc                 []int64
+	path                []string
+	seq, start, end     []int32
+	heading, text, hash []string
+	vecDoc, queueDoc    []int64
+	vecSeq, queueSeq    []int32
+	vecs                []pgvector.Vector
+}
+
+func (n *newChunks) add(doc int64, path string, seq int, c engine.Chunk) {
+	n.doc, n.path, n.seq = append(n.doc, doc), append(n.path, path), append(n.seq, int32(seq))
+	n.heading, n.text, n.hash = append(n.heading, c.Heading), append(n.text, c.Text), append(n.hash, c.Hash)
+	n.start, n.end = append(n.start, int32(c.Start)), append(n.end, int32(c.End))
+	if c.Embedding != nil {
+		n.vecDoc, n.vecSeq, n.vecs = append(n.vecDoc, doc), append(n.vecSeq, int32(seq)), append(n.vecs, pgvector.NewVector(c.Embedding))
+	} else {
+		n.queueDoc, n.queueSeq = append(n.queueDoc, doc), append(n.queueSeq, int32(seq))
+	}
+}
+
+func (n *newChunks) args(userID string) []any {
+	return []any{userID, n.doc, n.path, n.seq, n.heading, n.text, n.start, n.end, n.hash,
+		n.vecDoc, n.vecSeq, n.vecs, n.queueDoc, n.queueSeq}
+}
+
+// insertChunksSQL inserts new chunks (one statement: chunks, their vectors
+// staged, and the others on embed_queue), the arguments newChunks.args.
+const insertChunksSQL = `WITH ins AS (
+		INSERT INTO chunks (doc_id, user_id, path, seq, heading, text, start_off, end_off, hash)
+		SELECT u.doc_id, $1, u.path, u.seq, u.heading, u.text, u.start_off, u.end_off, u.hash
+		FROM unnest($2::bigint[], $3::text[], $4::int[], $5::text[], $6::text[], $7::int[], $8::int[], $9::text[])
+			AS u(doc_id, path, seq, heading, text, start_off, end_off, hash)
+		RETURNING id, doc_id, path, seq),
+	vec AS (
+		INSERT INTO chunk_vectors (chunk_id, user_id, path, embedding)
+		SELECT ins.id, $1, ins.path, v.v FROM ins
+		JOIN unnest($10::bigint[], $11::int[], $12::vector[]) AS v(doc_id, seq, v) ON v.doc_id = ins.doc_id AND v.seq = ins.seq)
+	INSERT INTO embed_queue (chunk_id, user_id)
+	SELECT ins.id, $1 FROM ins
+	JOIN unnest($13::bigint[], $14::int[]) AS q(doc_id, seq) ON q.doc_id = ins.doc_id AND q.seq = ins.seq`
