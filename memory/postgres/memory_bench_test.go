@@ -10,6 +10,7 @@ import (
 	"slices"
 	"strconv"
 	"strings"
+	"sync"
 	"testing"
 	"time"
 
@@ -113,21 +114,8 @@ func corpusStore(b testing.TB, n int) (*postgres.Store, *benchCorpus) {
 func openCorpus(b testing.TB, c *benchCorpus, n int, noAbsorber bool) (*postgres.Store, *benchCorpus) {
 	b.Helper()
 	ctx := context.Background()
-	base := baseURL(b)
-	schema := fmt.Sprintf("bench_mem_%d", n)
-	if c.name != "" {
-		schema += "_" + c.name
-	}
-	kind := os.Getenv("HEARTH_BENCH_VECTOR_INDEX")
-	if kind != "" {
-		schema += "_" + kind
-	}
-	admin(b, base, `CREATE SCHEMA IF NOT EXISTS `+schema)
-	u, _ := url.Parse(base)
-	q := u.Query()
-	q.Set("search_path", schema+",public")
-	u.RawQuery = q.Encode()
-	s, err := postgres.Open(ctx, u.String(), postgres.Options{VectorIndex: kind, NoAbsorber: noAbsorber})
+	u := corpusURL(b, c, n)
+	s, err := postgres.Open(ctx, u.String(), postgres.Options{VectorIndex: benchKind(), NoAbsorber: noAbsorber})
 	if err != nil {
 		b.Fatal(err)
 	}
@@ -142,7 +130,7 @@ func openCorpus(b testing.TB, c *benchCorpus, n int, noAbsorber bool) (*postgres
 		}
 		return s, c
 	}
-	b.Logf("building a corpus of %d chunks in schema %s", n, schema)
+	b.Logf("building a corpus of %d chunks in schema %s", n, u.Query().Get("search_path"))
 	admin(b, u.String(), `TRUNCATE users, documents, chunks CASCADE`)
 	if err := s.CreateUser(ctx, engine.User{ID: "bench", Name: "Bench", Role: engine.RoleOwner}); err != nil {
 		b.Fatal(err)
@@ -164,6 +152,29 @@ func openCorpus(b testing.TB, c *benchCorpus, n int, noAbsorber bool) (*postgres
 	admin(b, u.String(), `VACUUM ANALYZE chunk_vectors`)
 	admin(b, u.String(), `VACUUM ANALYZE documents`)
 	return s, c
+}
+
+// benchKind is the vector index kind the benchmarks use.
+func benchKind() string { return os.Getenv("HEARTH_BENCH_VECTOR_INDEX") }
+
+// corpusURL creates, when missing, the schema of corpus c of n chunks (of
+// the benchmarks' vector index kind) and returns a URL working in it.
+func corpusURL(b testing.TB, c *benchCorpus, n int) *url.URL {
+	b.Helper()
+	base := baseURL(b)
+	schema := fmt.Sprintf("bench_mem_%d", n)
+	if c.name != "" {
+		schema += "_" + c.name
+	}
+	if kind := benchKind(); kind != "" {
+		schema += "_" + kind
+	}
+	admin(b, base, `CREATE SCHEMA IF NOT EXISTS `+schema)
+	u, _ := url.Parse(base)
+	q := u.Query()
+	q.Set("search_path", schema+",public")
+	u.RawQuery = q.Encode()
+	return u
 }
 
 // writeCorpus writes chunks [from, to) as documents of benchPerDoc chunks
@@ -232,8 +243,12 @@ var (
 	stagedCases = append(slices.Clone(benchSizes), searchCase{n: 100_000, staged: 5_000})
 )
 
-// stagedOffset numbers the chunks of the staged vectors.
-const stagedOffset = 400_000
+// freshChunks returns the number of a run of new chunks, beyond the
+// corpus and different in every run: a vector written again after its
+// chunk was deleted may still be in the index (until VACUUM), and HNSW
+// merely adds a duplicate to its element, which would make inserts look
+// several times cheaper than they are.
+func freshChunks() int { return 1_000_000 + rand.IntN(1<<30) }
 
 func benchSearch(b *testing.B, cases []searchCase, search func(ctx context.Context, s *postgres.Store, q string, v []float32) (int, error)) {
 	for _, sc := range cases {
@@ -249,7 +264,8 @@ func benchSearch(b *testing.B, cases []searchCase, search func(ctx context.Conte
 					deleteDocs(s, "staged/")
 					vacuum(b, s)
 				})
-				if _, err := writeDocs(ctx, s, c, "staged/", stagedOffset, stagedOffset+sc.staged); err != nil {
+				first := freshChunks()
+				if _, err := writeDocs(ctx, s, c, "staged/", first, first+sc.staged); err != nil {
 					b.Fatal(err)
 				}
 				if got, err := s.StagedVectors(ctx, "bench"); err != nil || got < int64(sc.staged) {
@@ -349,13 +365,14 @@ func benchIndex(b *testing.B, mode string) {
 		deleteDocs(s, "extra/")
 		vacuum(b, s)
 	})
+	first := freshChunks()
 	docs := make([][]engine.Chunk, b.N)
 	vecs := make([][][]float32, b.N)
 	for i := range docs {
 		docs[i] = make([]engine.Chunk, benchPerDoc)
 		vecs[i] = make([][]float32, benchPerDoc)
 		for j := range docs[i] {
-			text, v := c.chunk(200_000 + i*benchPerDoc + j)
+			text, v := c.chunk(first + i*benchPerDoc + j)
 			vecs[i][j] = v
 			if mode != "vectors" {
 				v = nil
@@ -422,24 +439,55 @@ func reportAbsorbed(b *testing.B, s *postgres.Store, n int, start time.Time) {
 // vectors: b.N documents of 100 chunks with vectors are staged (by a store
 // without an absorber, untimed), then AbsorbVectors moves them into the
 // vector index, one transaction per absorbBatch vectors, as the absorber
-// does.
+// does: in one store ("1"), or in two at once ("2": two processes'
+// absorbers sharing the backlog).
 func BenchmarkMemoryAbsorb(b *testing.B) {
+	for _, workers := range []int{1, 2} {
+		b.Run(strconv.Itoa(workers), func(b *testing.B) { benchAbsorb(b, workers) })
+	}
+}
+
+func benchAbsorb(b *testing.B, workers int) {
 	s, c := openCorpus(b, newBenchCorpus(), 100_000, true)
 	ctx := context.Background()
 	b.Cleanup(func() {
 		deleteDocs(s, "absorb/")
 		vacuum(b, s)
 	})
-	if _, err := writeDocs(ctx, s, c, "absorb/", 500_000, 500_000+b.N*benchPerDoc); err != nil {
+	stores := []*postgres.Store{s}
+	for range workers - 1 {
+		o, err := postgres.Open(ctx, corpusURL(b, c, 100_000).String(), postgres.Options{NoAbsorber: true, VectorIndex: benchKind()})
+		if err != nil {
+			b.Fatal(err)
+		}
+		b.Cleanup(func() { _ = o.Close() })
+		stores = append(stores, o)
+	}
+	first := freshChunks()
+	if _, err := writeDocs(ctx, s, c, "absorb/", first, first+b.N*benchPerDoc); err != nil {
 		b.Fatal(err)
 	}
 	b.ResetTimer()
 	start := time.Now()
-	n, err := s.AbsorbVectors(ctx, 0)
-	if err != nil || n != b.N*benchPerDoc {
-		b.Fatalf("absorbed %d, %v; want %d", n, err, b.N*benchPerDoc)
+	counts := make([]int, workers)
+	errs := make([]error, workers)
+	var wg sync.WaitGroup
+	for i, st := range stores {
+		wg.Go(func() { counts[i], errs[i] = st.AbsorbVectors(ctx, 0) })
 	}
-	b.ReportMetric(float64(n)/time.Since(start).Seconds(), "chunks/s")
+	wg.Wait()
+	el := time.Since(start)
+	total := 0
+	for i, err := range errs {
+		if err != nil {
+			b.Fatal(err)
+		}
+		total += counts[i]
+	}
+	if total != b.N*benchPerDoc {
+		b.Fatalf("absorbed %v, want %d in all", counts, b.N*benchPerDoc)
+	}
+	b.ReportMetric(float64(total)/el.Seconds(), "chunks/s")
 }
 
 // BenchmarkMemoryIndexSmallDocs measures indexing of documents of 4
@@ -465,6 +513,7 @@ func benchSmallDocs(b *testing.B, batch int) {
 		deleteDocs(s, "small/")
 		vacuum(b, s)
 	})
+	first := freshChunks()
 	n := b.N * batch
 	docs := make([]engine.Document, n)
 	chunks := make([][]engine.Chunk, n)
@@ -475,7 +524,7 @@ func benchSmallDocs(b *testing.B, batch int) {
 		}
 		docs[i] = d
 		for j := range perDoc {
-			text, v := c.chunk(300_000 + i*perDoc + j)
+			text, v := c.chunk(first + i*perDoc + j)
 			chunks[i] = append(chunks[i], engine.Chunk{Text: text, Hash: strconv.Itoa(j), End: len(text), Embedding: v})
 		}
 	}
