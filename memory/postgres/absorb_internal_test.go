@@ -117,21 +117,14 @@ func TestCloseStopsAbsorber(t *testing.T) {
 	if err != nil {
 		t.Fatal(err)
 	}
-	deadline := time.Now().Add(30 * time.Second)
-	for {
+	WaitFor(t, "the absorber to start its batch", 10*time.Millisecond, 30*time.Second, func() bool {
 		var waiting bool
 		if err := quiet.pool.QueryRow(ctx, `SELECT EXISTS (SELECT 1 FROM pg_stat_activity
 			WHERE query LIKE 'UPDATE chunk_vectors SET indexed = true%' AND wait_event_type = 'Lock')`).Scan(&waiting); err != nil {
 			t.Fatal(err)
 		}
-		if waiting {
-			break
-		}
-		if time.Now().After(deadline) {
-			t.Fatal("the absorber never started its batch")
-		}
-		time.Sleep(10 * time.Millisecond) // polling with a deadline
-	}
+		return waiting
+	})
 	closed := make(chan error, 1)
 	go func() { closed <- s.Close() }()
 	select {

@@ -261,13 +261,9 @@ func TestAbsorberInBackground(t *testing.T) {
 	writeVectors(t, b, 200, 10, 8)
 	quiet := openKind(t, u, "", true)
 	writeVectors(t, quiet, 300, 5, 8)
-	deadline := time.Now().Add(30 * time.Second)
-	for staged(t, quiet, "") > 0 {
-		if time.Now().After(deadline) {
-			t.Fatalf("backlog still %d after 30 s", staged(t, quiet, ""))
-		}
-		time.Sleep(20 * time.Millisecond) // polling with a deadline
-	}
+	postgres.WaitFor(t, "the backlog to be absorbed", 20*time.Millisecond, 30*time.Second, func() bool {
+		return staged(t, quiet, "") == 0
+	})
 }
 
 // TestSearchDuringAbsorption: while two absorbers move 2,000 staged

@@ -422,7 +422,7 @@ func benchIndex(b *testing.B, mode string) {
 func reportAbsorbed(b *testing.B, s *postgres.Store, n int, start time.Time) {
 	b.Helper()
 	ctx := context.Background()
-	for {
+	postgres.WaitFor(b, "the backlog to be absorbed", time.Millisecond, 30*time.Minute, func() bool {
 		// What the absorber is moving is left to it: wait for it.
 		if _, err := s.AbsorbVectors(ctx, 0); err != nil {
 			b.Fatal(err)
@@ -431,11 +431,8 @@ func reportAbsorbed(b *testing.B, s *postgres.Store, n int, start time.Time) {
 		if err != nil {
 			b.Fatal(err)
 		}
-		if left == 0 {
-			break
-		}
-		time.Sleep(time.Millisecond)
-	}
+		return left == 0
+	})
 	b.ReportMetric(float64(n)/time.Since(start).Seconds(), "absorbed-chunks/s")
 }
 
